@@ -1,0 +1,34 @@
+from django.shortcuts import get_object_or_404, render
+
+from articles.models import Article, Person, Topic
+
+
+def home(request):
+    articles = Article.objects.published().prefetch_related("tags")[:20]
+    return render(request, "articles/home.html", {"articles": articles})
+
+
+def article_detail(request, slug):
+    article = get_object_or_404(
+        Article.objects.published().prefetch_related(
+            "tags", "people", "related_links__target"
+        ),
+        slug=slug,
+    )
+    return render(request, "articles/article_detail.html", {"article": article})
+
+
+def topic_detail(request, slug):
+    topic = get_object_or_404(Topic, slug=slug)
+    articles = Article.objects.published().filter(tags=topic)
+    return render(
+        request, "articles/topic_detail.html", {"topic": topic, "articles": articles}
+    )
+
+
+def person_detail(request, slug):
+    person = get_object_or_404(Person, slug=slug)
+    articles = Article.objects.published().filter(people=person)
+    return render(
+        request, "articles/person_detail.html", {"person": person, "articles": articles}
+    )
