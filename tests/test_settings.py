@@ -50,6 +50,5 @@ def test_debug_is_off_unless_asked_and_database_url_selects_postgres(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == (
-        "False django.db.backends.postgresql "
-        "['news.example.com', 'www.example.com']"
+        "False django.db.backends.postgresql ['news.example.com', 'www.example.com']"
     )
