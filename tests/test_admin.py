@@ -176,3 +176,19 @@ def test_person_changelist_counts_articles(superuser_client):
         make_article().people.add(person)
     response = superuser_client.get(reverse("admin:articles_person_changelist"))
     assert response.context["cl"].result_list[0].article_total == 3
+
+
+def test_editor_signs_in_through_the_login_form(client, editor):
+    login_url = reverse("admin:login")
+    assert client.get(login_url).status_code == 200
+
+    wrong = client.post(login_url, {"username": "editor", "password": "nope"})
+    assert wrong.status_code == 200
+    assert "Please enter the correct username and password" in wrong.content.decode()
+
+    right = client.post(
+        login_url,
+        {"username": "editor", "password": "pw-editor-1", "next": "/admin/"},
+    )
+    assert right.status_code == 302
+    assert client.get(reverse("admin:index")).status_code == 200
