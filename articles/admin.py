@@ -1,9 +1,17 @@
-from django.contrib import admin, messages
-from django.db import transaction
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count
+from django.http import Http404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from reversion.admin import VersionAdmin
 from taggit.models import Tag
 
-from articles.models import Article, Person, RelatedLink, Topic
+from articles import bulk, history
+from articles.models import Article, Correction, Person, RelatedLink, Topic
 
 # Our topics replace taggit's plain tags; hide the unused model from editors.
 admin.site.unregister(Tag)
@@ -18,29 +26,86 @@ class RelatedLinkInline(admin.TabularInline):
     ordering = ["position", "id"]
 
 
+class CorrectionInline(admin.StackedInline):
+    model = Correction
+    extra = 0
+    fields = ["kind", "published_at", "text"]
+
+
+class PublicationFilter(admin.SimpleListFilter):
+    title = "publication"
+    parameter_name = "publication"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("draft", "Draft"),
+            ("scheduled", "Scheduled"),
+            ("published", "Published"),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() == "draft":
+            return queryset.filter(status=Article.Status.DRAFT)
+        if self.value() == "scheduled":
+            return queryset.scheduled()
+        if self.value() == "published":
+            return queryset.published()
+        return queryset
+
+
+class OriginFilter(admin.SimpleListFilter):
+    title = "origin"
+    parameter_name = "origin"
+
+    def lookups(self, request, model_admin):
+        return [("imported", "Imported"), ("written", "Written here")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "imported":
+            return queryset.exclude(source="")
+        if self.value() == "written":
+            return queryset.filter(source="")
+        return queryset
+
+
+class ArticleAdminForm(forms.ModelForm):
+    minor_edit = forms.BooleanField(
+        required=False,
+        label="Minor edit",
+        help_text='A typo or similar: the page\'s "Updated" notice and the feeds '
+        "stay as they were.",
+    )
+
+
 @admin.register(Article)
-class ArticleAdmin(admin.ModelAdmin):
+class ArticleAdmin(VersionAdmin):
+    form = ArticleAdminForm
+    object_history_template = "admin/articles/article/object_history.html"
     list_display = [
         "headline",
         "published",
+        "state",
         "published_at",
         "topic_list",
         "people_list",
     ]
-    list_filter = ["status", "tags", "published_at"]
+    list_filter = [PublicationFilter, OriginFilter, "tags", "published_at"]
     date_hierarchy = "published_at"
     search_fields = ["headline", "standfirst", "body"]
     prepopulated_fields = {"slug": ["headline"]}
     autocomplete_fields = ["people"]
-    inlines = [RelatedLinkInline]
-    actions = ["publish", "unpublish"]
-    readonly_fields = ["source", "created_at", "updated_at"]
+    inlines = [RelatedLinkInline, CorrectionInline]
+    actions = bulk.ARTICLE_ACTIONS
+    readonly_fields = ["source", "created_at", "updated_at", "content_updated_at"]
     fieldsets = [
-        (None, {"fields": ["headline", "slug", "standfirst", "body"]}),
+        (None, {"fields": ["headline", "slug", "standfirst", "body", "minor_edit"]}),
         ("Photo", {"fields": ["image_caption", "image_credit"]}),
         ("Publishing", {"fields": ["status", "published_at"]}),
         ("Topics and people", {"fields": ["tags", "people"]}),
-        ("Record", {"fields": ["source", "created_at", "updated_at"]}),
+        (
+            "Record",
+            {"fields": ["source", "created_at", "updated_at", "content_updated_at"]},
+        ),
     ]
 
     def get_queryset(self, request):
@@ -58,30 +123,74 @@ class ArticleAdmin(admin.ModelAdmin):
     def people_list(self, article):
         return ", ".join(person.name for person in article.people.all())
 
-    @admin.action(description="Publish selected articles", permissions=["change"])
-    def publish(self, request, queryset):
-        # save() rather than update(): signals (cache, history) must see it, and a
-        # scheduled story keeps its future publish time.
-        with transaction.atomic():
-            changed = self._set_status(queryset, Article.Status.PUBLISHED)
-        self.message_user(request, f"Published {changed} article(s).", messages.SUCCESS)
+    @admin.display(description="State")
+    def state(self, article):
+        if article.status == Article.Status.DRAFT:
+            return "Draft"
+        return "Published" if article.is_published else "Scheduled"
 
-    @admin.action(description="Unpublish selected articles", permissions=["change"])
-    def unpublish(self, request, queryset):
-        with transaction.atomic():
-            changed = self._set_status(queryset, Article.Status.DRAFT)
-        self.message_user(
-            request, f"Moved {changed} article(s) back to draft.", messages.SUCCESS
+    def save_model(self, request, obj, form, change):
+        obj.minor_edit = form.cleaned_data.get("minor_edit", False)
+        super().save_model(request, obj, form, change)
+
+    # Revisions: the history lists them with what changed; each links to its
+    # field-by-field changes and to reversion's restore form (saving it records
+    # the restore as a new revision).
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/history/<int:version_id>/changes/",
+                self.admin_site.admin_view(self.revision_changes_view),
+                name="articles_article_revision_changes",
+            ),
+            *super().get_urls(),
+        ]
+
+    def history_view(self, request, object_id, extra_context=None):
+        article = self.get_object(request, object_id)
+        if article is None or not self.has_view_or_change_permission(request, article):
+            return super().history_view(request, object_id, extra_context)
+        entries = list(reversed(history.article_history(article)))
+        for entry in entries:
+            entry.changes_url = self._revision_url(article, entry, "_changes")
+            entry.restore_url = self._revision_url(article, entry, "")
+        context = {"revision_entries": entries, **(extra_context or {})}
+        return super().history_view(request, object_id, context)
+
+    def revision_changes_view(self, request, object_id, version_id):
+        article = self.get_object(request, object_id)
+        if article is None:
+            raise Http404("No such article.")
+        if not self.has_view_or_change_permission(request, article):
+            raise PermissionDenied
+        found = history.revision_changes(article, version_id)
+        if found is None:
+            raise Http404("No such revision of this article.")
+        entry, changes = found
+        when = date_format(
+            timezone.localtime(entry.revision.date_created), "DATETIME_FORMAT"
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Changes made on {when}",
+            "opts": self.model._meta,
+            "original": article,
+            "entry": entry,
+            "changes": changes,
+            "restore_url": self._revision_url(article, entry, ""),
+            "history_url": reverse("admin:articles_article_history", args=[article.pk]),
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(
+            request, "admin/articles/article/revision_changes.html", context
         )
 
-    @staticmethod
-    def _set_status(queryset, status):
-        changed = 0
-        for article in queryset.exclude(status=status).select_for_update():
-            article.status = status
-            article.save()
-            changed += 1
-        return changed
+    def _revision_url(self, article, entry, suffix):
+        return reverse(
+            f"admin:articles_article_revision{suffix}",
+            args=[article.pk, entry.version.pk],
+        )
 
 
 @admin.register(Person)
@@ -108,6 +217,7 @@ class TopicAdmin(admin.ModelAdmin):
     search_fields = ["name", "keywords", "description"]
     prepopulated_fields = {"slug": ["name"]}
     fields = ["name", "slug", "description", "keywords"]
+    actions = [bulk.merge_selected_topics]
 
     def get_queryset(self, request):
         return (

@@ -99,6 +99,12 @@ class ArticleQuerySet(models.QuerySet):
             status=Article.Status.PUBLISHED, published_at__lte=timezone.now()
         )
 
+    def scheduled(self):
+        """Published with a future time: published() takes it up when the time comes."""
+        return self.filter(
+            status=Article.Status.PUBLISHED, published_at__gt=timezone.now()
+        )
+
 
 class Article(models.Model):
     class Status(models.TextChoices):
@@ -157,8 +163,18 @@ class Article(models.Model):
         blank=True,
         help_text="The file the article was imported from; blank when written here.",
     )
+    content_updated_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When the headline, standfirst or body last changed after "
+        'publication (the page\'s "Updated" notice); minor edits leave it alone.',
+    )
 
     objects = ArticleQuerySet.as_manager()
+
+    # Set to True before save() for a typo fix: the "Updated" notice stays as it was.
+    minor_edit = False
 
     class Meta:
         ordering = ["-published_at", "-id"]
@@ -219,3 +235,39 @@ class RelatedLink(models.Model):
 
     def __str__(self):
         return self.title
+
+
+class Correction(models.Model):
+    class Kind(models.TextChoices):
+        CORRECTION = "correction", "Correction"
+        CLARIFICATION = "clarification", "Clarification"
+
+    article = models.ForeignKey(
+        Article, on_delete=models.CASCADE, related_name="corrections"
+    )
+    published_at = models.DateTimeField(
+        default=timezone.now,
+        db_index=True,
+        help_text="When the correction was made public.",
+    )
+    kind = models.CharField(
+        max_length=20,
+        choices=Kind.choices,
+        default=Kind.CORRECTION,
+        help_text="A correction fixes an error of fact; a clarification adds "
+        "context to something that was not wrong.",
+    )
+    text = models.TextField(
+        help_text="What the article got wrong or left unclear, and what is right."
+    )
+
+    class Meta:
+        ordering = ["published_at", "id"]
+
+    def __str__(self):
+        when = timezone.localtime(self.published_at)
+        return f"{self.get_kind_display()} of {when:%Y-%m-%d %H:%M}"
+
+
+# Models that live beside the mechanism they serve; imported here so Django finds them.
+from articles.redirects import SlugRedirect  # noqa: E402, F401

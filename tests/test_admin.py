@@ -122,6 +122,10 @@ def article_form_data(**overrides):
         "related_links-0-summary": "",
         "related_links-0-url": "https://example.com/story",
         "related_links-0-target": "",
+        "corrections-TOTAL_FORMS": "0",
+        "corrections-INITIAL_FORMS": "0",
+        "corrections-MIN_NUM_FORMS": "0",
+        "corrections-MAX_NUM_FORMS": "1000",
     }
     data.update(overrides)
     return data
@@ -152,18 +156,27 @@ def test_javascript_related_link_is_refused_with_a_form_error(editor_client):
     assert not RelatedLink.objects.exists()
 
 
-def test_publish_and_unpublish_actions(editor_client):
+def test_publish_and_unpublish_actions_apply_after_confirmation(editor_client):
     draft = make_article(status=Article.Status.DRAFT, published_at=None)
     changelist = reverse("admin:articles_article_changelist")
 
-    editor_client.post(
+    asked = editor_client.post(
         changelist, {"action": "publish", "_selected_action": [draft.pk]}
+    )
+    assert asked.status_code == 200
+    draft.refresh_from_db()
+    assert draft.status == Article.Status.DRAFT
+
+    editor_client.post(
+        changelist,
+        {"action": "publish", "_selected_action": [draft.pk], "confirm": "yes"},
     )
     draft.refresh_from_db()
     assert draft.is_published
 
     editor_client.post(
-        changelist, {"action": "unpublish", "_selected_action": [draft.pk]}
+        changelist,
+        {"action": "unpublish", "_selected_action": [draft.pk], "confirm": "yes"},
     )
     draft.refresh_from_db()
     assert draft.status == Article.Status.DRAFT

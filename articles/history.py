@@ -1,0 +1,293 @@
+"""What changed in an article, when, and by whom: revisions and the "Updated" notice.
+
+Revisions are kept with django-reversion. One revision is a snapshot of the article
+with its topics (the TaggedArticle rows), people and related links, taken when the
+admin request, import or bulk action that changed it ends, credited to a user or to
+a comment such as "import: 2024-05-01-story.txt". Corrections are not part of it:
+restoring an old revision never takes a published correction back.
+
+- The admin (VersionAdmin) and the bulk actions record revisions by themselves.
+- The importer wraps each file in `revision_context(comment="import: <file name>")`.
+- A save anywhere else still gets a revision, taken when its transaction commits.
+"""
+
+import difflib
+import re
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import reversion
+from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
+from django.db.models.signals import post_save, pre_save
+from django.dispatch import receiver
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import escape, format_html
+from django.utils.safestring import mark_safe
+from reversion.models import Version
+
+from articles.models import Article, Person, RelatedLink, TaggedArticle, Topic
+
+if not reversion.is_registered(Article):
+    reversion.register(RelatedLink)
+    reversion.register(TaggedArticle)
+    reversion.register(
+        Article,
+        # Tags are not serialisable fields; their TaggedArticle rows are followed.
+        exclude=("tags",),
+        follow=("taggedarticle_set", "related_links"),
+        # Several saves of one article in one transaction make one revision.
+        ignore_duplicates=True,
+    )
+
+
+@contextmanager
+def revision_context(user=None, comment=""):
+    """Record every article saved in the block as one revision, in one transaction.
+
+    `user` is who made the change; an import has none and names its file in
+    `comment` instead: `with revision_context(comment="import: story.txt"): ...`.
+    Inside an admin request the block joins the request's own revision.
+    """
+    with reversion.create_revision():
+        if user is not None:
+            reversion.set_user(user)
+        if comment:
+            reversion.set_comment(comment)
+        yield
+
+
+def add_to_current_revision(article):
+    """Include an article whose relations changed but which was not saved itself."""
+    reversion.add_to_revision(article)
+
+
+def set_revision_comment(comment):
+    """Describe the revision being recorded (inside `revision_context`)."""
+    reversion.set_comment(comment)
+
+
+@receiver(post_save, sender=Article, dispatch_uid="revision-for-unattended-save")
+def record_unattended_save(sender, instance, raw, **kwargs):
+    if raw or reversion.is_active():
+        return
+    article_pk = instance.pk
+    # After the commit, so the snapshot has the topics and links saved with it.
+    transaction.on_commit(lambda: _record_revision_after_commit(article_pk))
+
+
+def _record_revision_after_commit(article_pk):
+    article = Article.objects.filter(pk=article_pk).first()
+    if article is None:
+        return
+    with revision_context(comment="Saved outside the admin and the importer"):
+        reversion.add_to_revision(article)
+
+
+# The "Updated" notice.
+
+CONTENT_FIELDS = ("headline", "standfirst", "body")
+
+
+@receiver(pre_save, sender=Article, dispatch_uid="stamp-content-update")
+def stamp_content_update(sender, instance, raw, **kwargs):
+    """Move content_updated_at when readers saw one text and now get another."""
+    minor_edit, instance.minor_edit = instance.minor_edit, False
+    if instance.pk is None:
+        return
+    before = (
+        Article._base_manager.filter(pk=instance.pk)
+        .values(*CONTENT_FIELDS, "status", "published_at", "content_updated_at")
+        .first()
+    )
+    if before is None:
+        return
+    was_public = (
+        before["status"] == Article.Status.PUBLISHED
+        and before["published_at"] is not None
+        and before["published_at"] <= timezone.now()
+    )
+    text_changed = any(
+        before[name] != getattr(instance, name) for name in CONTENT_FIELDS
+    )
+    if was_public and text_changed and not minor_edit:
+        instance.content_updated_at = timezone.now()
+    elif raw:
+        # A restored snapshot brings its text back, not its older notice time.
+        instance.content_updated_at = before["content_updated_at"]
+
+
+# Reading revisions back: snapshots and field-by-field differences.
+
+UNTRACKED_FIELDS = {"id", "created_at", "updated_at", "content_updated_at"}
+TOPICS, PEOPLE, LINKS = "Topics", "People", "Related links"
+
+
+def tracked_fields():
+    return [
+        field
+        for field in Article._meta.concrete_fields
+        if field.name not in UNTRACKED_FIELDS
+    ]
+
+
+def field_label(field):
+    return str(field.verbose_name)[:1].upper() + str(field.verbose_name)[1:]
+
+
+@dataclass
+class RevisionEntry:
+    version: Version
+    snapshot: dict
+    changed: list
+
+    @property
+    def revision(self):
+        return self.version.revision
+
+
+def article_history(article):
+    """Every revision of `article`, oldest first, each with what it changed.
+
+    A fixed number of queries, however many revisions there are.
+    """
+    versions = list(
+        Version.objects.get_for_object(article)
+        .select_related("revision__user")
+        .order_by("revision__date_created", "pk")
+    )
+    related = _related_versions(article, [v.revision_id for v in versions])
+    names = _names(versions, related)
+    entries, previous = [], {}
+    for version in versions:
+        snapshot = _snapshot(version, related.get(version.revision_id, []), names)
+        entries.append(
+            RevisionEntry(version, snapshot, changed_labels(previous, snapshot))
+        )
+        previous = snapshot
+    return entries
+
+
+def _related_versions(article, revision_ids):
+    """Revision id -> versions of the article's TaggedArticle and RelatedLink rows."""
+    types = ContentType.objects.get_for_models(TaggedArticle, RelatedLink)
+    by_revision = {}
+    for version in Version.objects.filter(
+        revision_id__in=revision_ids, content_type__in=types.values()
+    ):
+        fields = version.field_dict
+        owner = fields.get("content_object_id", fields.get("article_id"))
+        if owner == article.pk:
+            by_revision.setdefault(version.revision_id, []).append(version)
+    return by_revision
+
+
+def _names(versions, related):
+    """Names of the topics, people and linked articles the snapshots mention."""
+    person_ids = {pk for v in versions for pk in v.field_dict.get("people", [])}
+    tag_ids, target_ids = set(), set()
+    for version in (v for group in related.values() for v in group):
+        fields = version.field_dict
+        if "tag_id" in fields:
+            tag_ids.add(fields["tag_id"])
+        elif fields.get("target_id"):
+            target_ids.add(fields["target_id"])
+    return {
+        "topics": dict(Topic.objects.filter(pk__in=tag_ids).values_list("pk", "name")),
+        "people": dict(
+            Person.objects.filter(pk__in=person_ids).values_list("pk", "name")
+        ),
+        "targets": dict(
+            Article.objects.filter(pk__in=target_ids).values_list("pk", "headline")
+        ),
+    }
+
+
+def _snapshot(version, related_versions, names):
+    """Label -> text of everything an editor can change, as of this version."""
+    fields = version.field_dict
+    snapshot = {
+        field_label(field): _display(field, fields.get(field.attname))
+        for field in tracked_fields()
+    }
+    related = [v.field_dict for v in related_versions]
+    topics = [
+        names["topics"].get(r["tag_id"], "(deleted topic)")
+        for r in related
+        if "tag_id" in r
+    ]
+    snapshot[TOPICS] = ", ".join(sorted(topics, key=str.lower))
+    people = [
+        names["people"].get(pk, "(deleted person)") for pk in fields.get("people", [])
+    ]
+    snapshot[PEOPLE] = ", ".join(sorted(people, key=str.lower))
+    links = sorted(
+        (r for r in related if "title" in r), key=lambda r: (r["position"], r["id"])
+    )
+    snapshot[LINKS] = "\n".join(_link_text(link, names) for link in links)
+    return snapshot
+
+
+def _link_text(link, names):
+    where = link["url"] or names["targets"].get(link["target_id"], "")
+    return f"{link['title']} — {where}" if where else link["title"]
+
+
+def _display(field, value):
+    if value is None or value == "":
+        return ""
+    if field.choices:
+        return str(dict(field.flatchoices).get(value, value))
+    if hasattr(value, "tzinfo"):
+        return date_format(timezone.localtime(value), "DATETIME_FORMAT")
+    return str(value)
+
+
+def revision_changes(article, version_id):
+    """(entry, field changes against the revision before it), or None."""
+    entries = article_history(article)
+    for index, entry in enumerate(entries):
+        if entry.version.pk == version_id:
+            before = entries[index - 1].snapshot if index else {}
+            return entry, field_changes(before, entry.snapshot)
+    return None
+
+
+def changed_labels(before, after):
+    return [label for label, text in after.items() if before.get(label, "") != text]
+
+
+@dataclass
+class FieldChange:
+    label: str
+    before: str
+    after: str
+
+
+def field_changes(before, after):
+    """The changed fields with the removed and added words marked, HTML-escaped."""
+    return [
+        FieldChange(label, *marked_difference(before.get(label, ""), after[label]))
+        for label in changed_labels(before, after)
+    ]
+
+
+def marked_difference(before, after):
+    """(before, after) as safe HTML: removed words in <del>, added ones in <ins>."""
+    old_words, new_words = re.split(r"(\s+)", before), re.split(r"(\s+)", after)
+    old_html, new_html = [], []
+    matcher = difflib.SequenceMatcher(None, old_words, new_words, autojunk=False)
+    for operation, old_start, old_end, new_start, new_end in matcher.get_opcodes():
+        old_text = "".join(old_words[old_start:old_end])
+        new_text = "".join(new_words[new_start:new_end])
+        if operation == "equal":
+            old_html.append(escape(old_text))
+            new_html.append(escape(new_text))
+            continue
+        if old_text:
+            old_html.append(format_html("<del>{}</del>", old_text))
+        if new_text:
+            new_html.append(format_html("<ins>{}</ins>", new_text))
+    # Every piece went through escape() or format_html() above.
+    return mark_safe("".join(old_html)), mark_safe("".join(new_html))
