@@ -12,11 +12,11 @@ change to them alone moves the ETag but not Last-Modified. Browsers and caches
 send If-None-Match with If-Modified-Since, and then Django ignores the latter.
 """
 
-import functools
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import wraps
+from functools import cache, wraps
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.staticfiles.storage import staticfiles_storage
@@ -152,7 +152,8 @@ def _listing_version(subject, links, articles):
         _totals(links, "links"),
     )
     # Without a published story the page is a 404 (or a staff preview).
-    if "subject" not in rows or rows["articles"][0][0].startswith("0|"):
+    [(article_totals, _)] = rows["articles"]
+    if "subject" not in rows or article_totals.startswith("0|"):
         return None
     return _version(rows)
 
@@ -215,7 +216,7 @@ def _version(rows):
     return Version(etag=f'"{digest.hexdigest()}"', last_modified=max(times))
 
 
-@functools.cache
+@cache
 def code_version():
     """What the templates and settings add: a deploy must not answer 304."""
     digest = hashlib.blake2b(digest_size=16)
@@ -225,7 +226,7 @@ def code_version():
     return digest.hexdigest()
 
 
-@functools.cache
+@cache
 def code_changed_at():
     times = [path.stat().st_mtime for path in _code_files()]
     return datetime.fromtimestamp(max(times, default=0), tz=UTC)
@@ -237,5 +238,5 @@ def _code_files():
     )
     manifest = getattr(staticfiles_storage, "manifest_name", None)
     if manifest and staticfiles_storage.exists(manifest):
-        files.append(settings.BASE_DIR / staticfiles_storage.path(manifest))
+        files.append(Path(staticfiles_storage.path(manifest)))
     return files

@@ -181,27 +181,22 @@ def more_on_this(article):
     person_ids = [person.pk for person in article.people.all()]
     if not topic_ids and not person_ids:
         return []
-    return list(
+    shares_a_topic = TaggedArticle.objects.filter(tag__in=topic_ids)
+    shares_a_person = Article.people.through.objects.filter(person__in=person_ids)
+    stories = (
         Article.objects.published()
         .exclude(pk=article.pk)
         .filter(
-            Q(
-                pk__in=TaggedArticle.objects.filter(tag__in=topic_ids).values(
-                    "content_object"
-                )
-            )
-            | Q(
-                pk__in=Article.people.through.objects.filter(
-                    person__in=person_ids
-                ).values("article")
-            )
+            Q(pk__in=shares_a_topic.values("content_object"))
+            | Q(pk__in=shares_a_person.values("article"))
         )
         .annotate(
             shared=Count("tags", filter=Q(tags__in=topic_ids), distinct=True)
             + Count("people", filter=Q(people__in=person_ids), distinct=True)
         )
-        .order_by("-shared", "-published_at", "-pk")[:MORE_ON_THIS]
+        .order_by("-shared", "-published_at", "-pk")
     )
+    return list(stories[:MORE_ON_THIS])
 
 
 def _article_with_everything(queryset, slug):
