@@ -38,7 +38,14 @@ lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: install-dev lint
+# The Nu Html Checker for tests/test_html_validity.py (Java runs it). Install
+# scripts stay off: vnu-jar's would download a Java; the system's is used.
+node_modules/.installed: package.json package-lock.json
+	@if command -v npm >/dev/null; then \
+		npm ci --no-audit --no-fund --ignore-scripts --loglevel=error && touch $@; \
+	else echo "npm not found: the HTML validity test will be skipped"; fi
+
+test: install-dev lint node_modules/.installed
 	DJANGO_SETTINGS_MODULE=newsroom.test_settings $(BIN)/python manage.py check
 	DJANGO_SETTINGS_MODULE=newsroom.test_settings $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest

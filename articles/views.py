@@ -1,34 +1,213 @@
-from django.shortcuts import get_object_or_404, render
+"""The reader site: server-rendered pages, each in a fixed number of queries."""
 
-from articles.models import Article, Person, Topic
+import re
+
+from django.conf import settings
+from django.core.paginator import InvalidPage, Paginator
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q
+from django.http import Http404, HttpResponseServerError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template import loader
+from django.templatetags.static import static
+from django.utils.cache import add_never_cache_headers, patch_cache_control
+from django.views.decorators.csrf import requires_csrf_token
+
+from articles import metadata
+from articles.freshness import article_page, conditional_page, person_page, topic_page
+from articles.models import Article, Person, RelatedLink, TaggedArticle, Topic
+
+PAGE_SIZE = 20
+MORE_ON_THIS = 4
+FRONT_RAIL = 3
+POSITIVE_NUMBER = re.compile(r"[1-9][0-9]{0,8}")
 
 
 def home(request):
-    articles = Article.objects.published().prefetch_related("tags")[:20]
-    return render(request, "articles/home.html", {"articles": articles})
-
-
-def article_detail(request, slug):
-    article = get_object_or_404(
-        Article.objects.published().prefetch_related(
-            "tags", "people", "related_links__target"
-        ),
-        slug=slug,
+    page = paginate(request, Article.objects.published().prefetch_related("tags"))
+    stories = list(page.object_list)
+    # The first page leads with the newest story and three beside it.
+    front = page.number == 1 and stories
+    return render(
+        request,
+        "articles/home.html",
+        {
+            "page": page,
+            "lead": stories[0] if front else None,
+            "top_stories": stories[1 : FRONT_RAIL + 1] if front else [],
+            "stories": stories[FRONT_RAIL + 1 :] if front else stories,
+            "meta": metadata.home(page),
+        },
     )
-    return render(request, "articles/article_detail.html", {"article": article})
 
 
+@conditional_page(article_page)
+def article_detail(request, slug):
+    article = _article_with_everything(Article.objects.published(), slug)
+    preview = article is None
+    if preview:
+        if not can_preview(request):
+            raise Http404("No published article has that address.")
+        article = _article_with_everything(Article.objects.all(), slug)
+        if article is None:
+            raise Http404("No article has that address.")
+    response = render(
+        request,
+        "articles/article_detail.html",
+        {
+            "article": article,
+            "topics": metadata.topics_of(article),
+            "preview": preview,
+            "more_on_this": more_on_this(article),
+            "updated_at": metadata.last_modified(article)
+            if metadata.was_updated(article)
+            else None,
+            "meta": metadata.article(article),
+        },
+    )
+    return never_cached(response) if preview else response
+
+
+def topic_list(request):
+    published = Article.objects.published()
+    topics = (
+        Topic.objects.annotate(
+            story_count=Count(
+                "tagged_articles",
+                filter=Q(tagged_articles__content_object__in=published),
+            )
+        )
+        .filter(story_count__gt=0)
+        .order_by("name")
+    )
+    return render(
+        request,
+        "articles/topic_list.html",
+        {"topics": topics, "meta": metadata.topic_index()},
+    )
+
+
+@conditional_page(topic_page)
 def topic_detail(request, slug):
     topic = get_object_or_404(Topic, slug=slug)
-    articles = Article.objects.published().filter(tags=topic)
+    articles = Article.objects.published().filter(
+        pk__in=TaggedArticle.objects.filter(tag=topic).values("content_object")
+    )
+    return _listing(request, "articles/topic_detail.html", topic, articles)
+
+
+def person_list(request):
+    published = Article.objects.published()
+    people = (
+        Person.objects.annotate(
+            story_count=Count("articles", filter=Q(articles__in=published))
+        )
+        .filter(story_count__gt=0)
+        .order_by("name")
+    )
     return render(
-        request, "articles/topic_detail.html", {"topic": topic, "articles": articles}
+        request,
+        "articles/person_list.html",
+        {"people": people, "meta": metadata.person_index()},
     )
 
 
+@conditional_page(person_page)
 def person_detail(request, slug):
     person = get_object_or_404(Person, slug=slug)
     articles = Article.objects.published().filter(people=person)
-    return render(
-        request, "articles/person_detail.html", {"person": person, "articles": articles}
+    return _listing(request, "articles/person_detail.html", person, articles)
+
+
+def _listing(request, template_name, subject, articles):
+    """A topic's or person's page: who or what it is, then their stories."""
+    page = paginate(request, articles)
+    # Nothing published yet: the page would only tell readers about a draft.
+    preview = page.paginator.count == 0
+    if preview and not can_preview(request):
+        raise Http404("Nothing has been published here yet.")
+    response = render(
+        request,
+        template_name,
+        {
+            "subject": subject,
+            "page": page,
+            "preview": preview,
+            "meta": metadata.listing(subject, page),
+        },
     )
+    return never_cached(response) if preview else response
+
+
+def favicon(request):
+    """Browsers and crawlers ask for /favicon.ico whatever the page links."""
+    response = redirect(static("favicon.ico"))
+    patch_cache_control(response, public=True, max_age=86400)
+    return response
+
+
+@requires_csrf_token
+def server_error(request, template_name="500.html"):
+    """The 500 page from the template alone: no database, no context processors."""
+    template = loader.get_template(template_name)
+    return HttpResponseServerError(template.render({"SITE_NAME": settings.SITE_NAME}))
+
+
+def paginate(request, queryset):
+    """The requested page of 20; anything but a page number in range is a 404."""
+    number = request.GET.get("page", "1")
+    if not POSITIVE_NUMBER.fullmatch(number):
+        raise Http404("Page numbers are whole numbers from 1.")
+    try:
+        return Paginator(queryset, PAGE_SIZE).page(int(number))
+    except InvalidPage:
+        raise Http404("There is no page with that number.") from None
+
+
+def can_preview(request):
+    """Staff who may read articles in the admin may read drafts on the site."""
+    user = request.user
+    return user.is_staff and user.has_perm("articles.view_article")
+
+
+def never_cached(response):
+    # A draft must never reach a shared cache, nor the browser's own.
+    add_never_cache_headers(response)
+    return response
+
+
+def more_on_this(article):
+    """Up to four other published stories sharing the most topics and people."""
+    topic_ids = [topic.pk for topic in article.tags.all()]
+    person_ids = [person.pk for person in article.people.all()]
+    if not topic_ids and not person_ids:
+        return []
+    shares_a_topic = TaggedArticle.objects.filter(tag__in=topic_ids)
+    shares_a_person = Article.people.through.objects.filter(person__in=person_ids)
+    stories = (
+        Article.objects.published()
+        .exclude(pk=article.pk)
+        .filter(
+            Q(pk__in=shares_a_topic.values("content_object"))
+            | Q(pk__in=shares_a_person.values("article"))
+        )
+        .annotate(
+            shared=Count("tags", filter=Q(tags__in=topic_ids), distinct=True)
+            + Count("people", filter=Q(people__in=person_ids), distinct=True)
+        )
+        .order_by("-shared", "-published_at", "-pk")
+    )
+    return list(stories[:MORE_ON_THIS])
+
+
+def _article_with_everything(queryset, slug):
+    """The article with its topics, people and related links: four queries."""
+    live_target = Article.objects.published().filter(pk=OuterRef("target"))
+    links = RelatedLink.objects.select_related("target").annotate(
+        target_is_live=Exists(live_target)
+    )
+    try:
+        return queryset.prefetch_related(
+            "tags", "people", Prefetch("related_links", queryset=links)
+        ).get(slug=slug)
+    except Article.DoesNotExist:
+        return None

@@ -9,3 +9,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("articles.urls")),
 ]
+
+# The 500 page renders from its template alone, without the database.
+handler500 = "articles.views.server_error"

@@ -1,0 +1,262 @@
+"""What each reader page tells search engines and social networks.
+
+Every address here is absolute and built from settings.SITE_URL, never from the
+request's Host header. JSON-LD is plain Python data; the `json_ld` template
+filter serialises it so that no text can close the <script> element.
+"""
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import Truncator
+
+from articles.models import Person
+
+# Saving an article while publishing it is not an update worth showing.
+UPDATE_GRACE = timedelta(minutes=5)
+
+
+@dataclass
+class PageMeta:
+    title: str
+    description: str
+    path: str
+    og_type: str = "website"
+    breadcrumbs: list = field(default_factory=list)  # (name, path) pairs
+    json_ld: list = field(default_factory=list)
+    article_times: dict = field(default_factory=dict)
+    article_tags: list = field(default_factory=list)
+
+    @property
+    def canonical_url(self):
+        return absolute_url(self.path)
+
+
+def absolute_url(path):
+    return f"{settings.SITE_URL}{path}"
+
+
+def home(page):
+    path = _page_path(reverse("articles:home"), page)
+    title = "Latest news" if page.number == 1 else f"Latest news, page {page.number}"
+    website = {
+        "@context": "https://schema.org",
+        "@type": "WebSite",
+        "name": settings.SITE_NAME,
+        "url": absolute_url("/"),
+    }
+    return PageMeta(
+        title=title,
+        description=f"The latest news from {settings.SITE_NAME}.",
+        path=path,
+        json_ld=[website],
+    )
+
+
+def article(article):
+    path = article.get_absolute_url()
+    topics = topics_of(article)
+    people = list(article.people.all())
+    trail = [("Home", reverse("articles:home"))]
+    if topics:
+        # The first topic by name stands for the section the story is filed in.
+        trail.append((topics[0].name, topics[0].get_absolute_url()))
+    trail.append((article.headline, path))
+    published, modified = article.published_at, last_modified(article)
+    news_article = {
+        "@context": "https://schema.org",
+        "@type": "NewsArticle",
+        "headline": article.headline,
+        "description": describe(article),
+        "url": absolute_url(path),
+        "mainEntityOfPage": {"@type": "WebPage", "@id": absolute_url(path)},
+        "datePublished": iso_datetime(published),
+        "dateModified": iso_datetime(modified),
+        "keywords": [topic.name for topic in topics],
+        "about": [_person(person) for person in people],
+        "mentions": [_person(person) for person in people],
+        "publisher": _publisher(),
+        "isAccessibleForFree": True,
+        "inLanguage": language_tag(),
+    }
+    if topics:
+        news_article["articleSection"] = topics[0].name
+    return PageMeta(
+        title=article.headline,
+        description=describe(article),
+        path=path,
+        og_type="article",
+        breadcrumbs=trail,
+        json_ld=[_drop_empty(news_article), _breadcrumb_list(trail)],
+        article_times={"published_time": published, "modified_time": modified},
+        article_tags=[topic.name for topic in topics],
+    )
+
+
+def topic_index():
+    return _index("Topics", "articles:topics", "Every topic we cover.")
+
+
+def person_index():
+    return _index("People", "articles:people", "Everyone in our stories.")
+
+
+def listing(subject, page):
+    """A topic's page (CollectionPage) or a person's page (ProfilePage)."""
+    is_person = isinstance(subject, Person)
+    path = _page_path(subject.get_absolute_url(), page)
+    index = (
+        ("People", "articles:people") if is_person else ("Topics", "articles:topics")
+    )
+    trail = [
+        ("Home", reverse("articles:home")),
+        (index[0], reverse(index[1])),
+        (subject.name, subject.get_absolute_url()),
+    ]
+    description = subject.description or (
+        f"News about {subject.name} from {settings.SITE_NAME}."
+    )
+    title = subject.name if page.number == 1 else f"{subject.name}, page {page.number}"
+    stories = {
+        "@type": "ItemList",
+        "itemListElement": [
+            {
+                "@type": "ListItem",
+                "position": page.start_index() + offset,
+                "url": absolute_url(story.get_absolute_url()),
+                "name": story.headline,
+            }
+            for offset, story in enumerate(page.object_list)
+        ],
+    }
+    if is_person:
+        page_data = {
+            "@type": "ProfilePage",
+            "mainEntity": _drop_empty(_person(subject) | {"description": subject.bio}),
+            "hasPart": stories,
+        }
+    else:
+        page_data = {
+            "@type": "CollectionPage",
+            "about": {"@type": "Thing", "name": subject.name},
+            "mainEntity": stories,
+        }
+    page_data = {
+        "@context": "https://schema.org",
+        **page_data,
+        "name": title,
+        "description": description,
+        "url": absolute_url(path),
+        "isPartOf": {
+            "@type": "WebSite",
+            "name": settings.SITE_NAME,
+            "url": absolute_url("/"),
+        },
+    }
+    return PageMeta(
+        title=title,
+        description=description,
+        path=path,
+        og_type="profile" if is_person else "website",
+        breadcrumbs=trail,
+        json_ld=[_drop_empty(page_data), _breadcrumb_list(trail)],
+    )
+
+
+def topics_of(article):
+    """The article's topics by name (taggit's prefetch leaves them unordered)."""
+    return sorted(article.tags.all(), key=lambda topic: topic.name.casefold())
+
+
+def iso_datetime(moment):
+    """Whole seconds in the site's time zone: HTML allows at most milliseconds."""
+    if moment is None:
+        return None
+    return timezone.localtime(moment).replace(microsecond=0).isoformat()
+
+
+def language_tag():
+    """settings.LANGUAGE_CODE ("en-gb") as written in HTML and JSON-LD ("en-GB")."""
+    language, _, region = settings.LANGUAGE_CODE.partition("-")
+    return f"{language}-{region.upper()}" if region else language
+
+
+def describe(article):
+    """The standfirst, or the start of the body when there is none."""
+    if article.standfirst:
+        return article.standfirst
+    paragraphs = article.paragraphs()
+    return Truncator(paragraphs[0]).chars(200) if paragraphs else article.headline
+
+
+def last_modified(article):
+    """When readers last saw a change: never before publication."""
+    if article.published_at is None:
+        return article.updated_at
+    return max(article.published_at, article.updated_at)
+
+
+def was_updated(article):
+    """Edited after publication (beyond the save that published it)."""
+    return (
+        article.published_at is not None
+        and article.updated_at - article.published_at > UPDATE_GRACE
+    )
+
+
+def _index(title, url_name, description):
+    path = reverse(url_name)
+    trail = [("Home", reverse("articles:home")), (title, path)]
+    return PageMeta(
+        title=title,
+        description=description,
+        path=path,
+        breadcrumbs=trail,
+        json_ld=[_breadcrumb_list(trail)],
+    )
+
+
+def _page_path(path, page):
+    return path if page.number == 1 else f"{path}?page={page.number}"
+
+
+def _person(person):
+    return _drop_empty(
+        {
+            "@type": "Person",
+            "name": person.name,
+            "url": absolute_url(person.get_absolute_url()),
+            "jobTitle": person.description,
+        }
+    )
+
+
+def _publisher():
+    return {
+        "@type": "NewsMediaOrganization",
+        "name": settings.SITE_NAME,
+        "url": absolute_url("/"),
+    }
+
+
+def _breadcrumb_list(trail):
+    return {
+        "@context": "https://schema.org",
+        "@type": "BreadcrumbList",
+        "itemListElement": [
+            {
+                "@type": "ListItem",
+                "position": position,
+                "name": name,
+                "item": absolute_url(path),
+            }
+            for position, (name, path) in enumerate(trail, start=1)
+        ],
+    }
+
+
+def _drop_empty(data):
+    return {key: value for key, value in data.items() if value not in (None, "", [])}

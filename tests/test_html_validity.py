@@ -1,0 +1,118 @@
+"""Every page type passes the Nu Html Checker (vnu-jar from npm, run by Java).
+
+`make test` installs the checker with `npm ci`; without Java or the jar the
+test is skipped and says why.
+"""
+
+import json
+import shutil
+import subprocess
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+from articles.models import Article
+from tests.conftest import make_article, make_person, make_related_link
+
+pytestmark = pytest.mark.django_db
+
+VNU_JAR = (
+    Path(__file__).resolve().parent.parent / "node_modules/vnu-jar/build/dist/vnu.jar"
+)
+
+
+def checker_command():
+    java = shutil.which("java")
+    if java is None:
+        pytest.skip("Java is not installed: the Nu Html Checker needs it")
+    if not VNU_JAR.is_file():
+        pytest.skip(f"{VNU_JAR} is missing: run `npm ci --ignore-scripts` (make test)")
+    return [java, "-jar", str(VNU_JAR), "--format", "json", "--errors-only", "--stdout"]
+
+
+@pytest.fixture
+def newsroom():
+    """A small site with every feature a page can show."""
+    putin = make_person(
+        name="Vladimir Putin",
+        slug="vladimir-putin",
+        description="President of Russia",
+        bio="Leader of Russia since 1999.\n\nA former KGB officer.",
+    )
+    lukashenko = make_person(name="Alexander Lukashenko", slug="lukashenko")
+    linked = make_article(slug="linked-story", standfirst="A linked story & more.")
+    linked.tags.add("Russia")
+    article = make_article(
+        slug="the-story",
+        headline="Putin backs <b>plan</b> for training centres & more",
+        standfirst="A decree <script>alert(1)</script> was published on Tuesday.",
+        body="First paragraph.\nStill the first.\n\nSecond & last paragraph.",
+        image_caption="Russian president Vladimir Putin.",
+        image_credit="AP",
+        published_at=timezone.now() - timedelta(days=1),
+    )
+    article.tags.add("Russia", "Belarus", "Ukraine war")
+    article.people.add(putin, lukashenko)
+    make_related_link(article, title="On this site", summary="Sum.", target=linked)
+    make_related_link(article, title="Elsewhere", url="https://example.com/a?b=1&c=2")
+    make_related_link(article, title="Plain text only")
+    for _ in range(25):
+        make_article().tags.add("Russia")
+    topic = article.tags.get(slug="russia")
+    topic.description = "Coverage of Russia.\n\nIts politics and its war."
+    topic.save()
+    draft = make_article(slug="a-draft", status=Article.Status.DRAFT, published_at=None)
+    draft.tags.add("Russia")
+    return article
+
+
+def test_every_page_type_passes_the_nu_html_checker(
+    client, editor, newsroom, tmp_path, settings
+):
+    command = checker_command()
+    settings.DEBUG = False
+    pages = {
+        "home": ("/", 200),
+        "home-page-2": ("/?page=2", 200),
+        "article": ("/articles/the-story/", 200),
+        "topic-index": ("/tags/", 200),
+        "topic": ("/tags/russia/", 200),
+        "topic-page-2": ("/tags/russia/?page=2", 200),
+        "people-index": ("/people/", 200),
+        "person": ("/people/vladimir-putin/", 200),
+        "not-found": ("/no/such/page/", 404),
+    }
+    files = []
+    for name, (url, status) in pages.items():
+        response = client.get(url)
+        assert response.status_code == status, url
+        files.append(tmp_path / f"{name}.html")
+        files[-1].write_bytes(response.content)
+
+    client.force_login(editor)
+    preview = client.get("/articles/a-draft/")
+    assert b"Draft preview" in preview.content
+    files.append(tmp_path / "draft-preview.html")
+    files[-1].write_bytes(preview.content)
+
+    client.raise_request_exception = False
+    settings.ROOT_URLCONF = "tests.failing_urls"
+    server_error = client.get("/explode/")
+    assert server_error.status_code == 500
+    files.append(tmp_path / "server-error.html")
+    files[-1].write_bytes(server_error.content)
+
+    # One Java start for all pages: the checker takes a second or two to boot.
+    result = subprocess.run(
+        [*command, *map(str, files)], capture_output=True, text=True, timeout=300
+    )
+    messages = json.loads(result.stdout)["messages"]
+    errors = [
+        f"{Path(message.get('url', '')).name}:{message.get('lastLine')}: "
+        f"{message['message']}"
+        for message in messages
+    ]
+    assert errors == []
+    assert result.returncode == 0
