@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from articles.media import media_urlpatterns
+
 admin.site.site_header = "Newsroom"
 admin.site.site_title = "Newsroom admin"
 admin.site.index_title = "Editorial desk"
@@ -9,3 +11,4 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("articles.urls")),
 ]
+urlpatterns += media_urlpatterns()
