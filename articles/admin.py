@@ -7,11 +7,12 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
 from reversion.admin import VersionAdmin
 from taggit.models import Tag
 
-from articles import bulk, history
-from articles.models import Article, Correction, Person, RelatedLink, Topic
+from articles import bulk, history, renditions
+from articles.models import Article, Correction, Image, Person, RelatedLink, Topic
 
 # Our topics replace taggit's plain tags; hide the unused model from editors.
 admin.site.unregister(Tag)
@@ -93,13 +94,13 @@ class ArticleAdmin(VersionAdmin):
     date_hierarchy = "published_at"
     search_fields = ["headline", "standfirst", "body"]
     prepopulated_fields = {"slug": ["headline"]}
-    autocomplete_fields = ["people"]
+    autocomplete_fields = ["people", "lead_image"]
     inlines = [RelatedLinkInline, CorrectionInline]
     actions = bulk.ARTICLE_ACTIONS
     readonly_fields = ["source", "created_at", "updated_at", "content_updated_at"]
     fieldsets = [
         (None, {"fields": ["headline", "slug", "standfirst", "body", "minor_edit"]}),
-        ("Photo", {"fields": ["image_caption", "image_credit"]}),
+        ("Photo", {"fields": ["lead_image", "image_caption", "image_credit"]}),
         ("Publishing", {"fields": ["status", "published_at"]}),
         ("Topics and people", {"fields": ["tags", "people"]}),
         (
@@ -229,3 +230,81 @@ class TopicAdmin(admin.ModelAdmin):
     @admin.display(description="Articles", ordering="article_total")
     def article_count(self, topic):
         return topic.article_total
+
+
+@admin.register(Image)
+class ImageAdmin(admin.ModelAdmin):
+    list_display = ["thumbnail", "__str__", "credit", "size", "uploaded_at", "used_by"]
+    list_display_links = ["thumbnail", "__str__"]
+    search_fields = ["caption", "credit", "alt_text"]
+    date_hierarchy = "uploaded_at"
+    fields = [
+        "file",
+        "preview",
+        "alt_text",
+        "caption",
+        "credit",
+        ("focal_x", "focal_y"),
+        "size",
+        "uploaded_by",
+        "uploaded_at",
+    ]
+    readonly_fields = ["preview", "size", "uploaded_by", "uploaded_at"]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("uploaded_by")
+            .annotate(article_total=Count("lead_articles"))
+            # Meta.ordering does not apply to a query with GROUP BY.
+            .order_by("-uploaded_at", "-id")
+        )
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.uploaded_by = request.user
+        super().save_model(request, obj, form, change)
+
+    @admin.display(description="Photo")
+    def thumbnail(self, image):
+        # The smallest rendition, never the multi-megabyte original.
+        rendition = renditions.renditions(image, "card", "webp")[0]
+        return format_html(
+            '<img src="{}" width="160" height="90" alt="" loading="lazy">',
+            rendition.url,
+        )
+
+    @admin.display(description="Size")
+    def size(self, image):
+        return f"{image.width}×{image.height}" if image.width else ""
+
+    @admin.display(description="Lead image of", ordering="article_total")
+    def used_by(self, image):
+        return f"{image.article_total} article(s)"
+
+    @admin.display(description="Preview")
+    def preview(self, image):
+        if not image.pk:
+            return "Shown once the photo is saved."
+        crops = [
+            ("As taken", renditions.renditions(image, "full", "webp")),
+            ("List card 16:9", renditions.renditions(image, "card", "webp")),
+            ("Social 1200×630", renditions.renditions(image, "social", "jpeg")),
+        ]
+        return format_html_join(
+            "",
+            '<figure style="display:inline-block;margin:0 1em 1em 0">'
+            '<img src="{}" width="{}" height="{}" alt="" style="max-width:100%;'
+            'height:auto"><figcaption>{}</figcaption></figure>',
+            (
+                (
+                    rendition.url,
+                    320,
+                    round(320 * rendition.height / rendition.width),
+                    label,
+                )
+                for label, sizes in crops
+                for rendition in sizes[:1]
+            ),
+        )

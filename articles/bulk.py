@@ -98,12 +98,22 @@ def remove_related(relation):
     return apply
 
 
+class Refused(Exception):
+    """One article the change cannot be made to; the others go ahead."""
+
+
 def set_status(status):
     def apply(article, _choice):
         if article.status == status:
             return False
         # save(): a scheduled story keeps its future time, and signals see it.
         article.status = status
+        if (
+            status == Article.Status.PUBLISHED
+            and article.lead_image_id
+            and not article.lead_image.alt_text.strip()
+        ):
+            raise Refused("Not published, the lead image has no alt text")
         article.save()
         return True
 
@@ -185,17 +195,25 @@ def article_action(change):
             )
         choice = form.cleaned_data.get("choice")
         count = changed = 0
+        refused = {}
         with history.revision_context(user=request.user):
             for article in articles.select_for_update().prefetch_related(
                 "tags", "people"
             ):
                 count += 1
-                if change.apply(article, choice):
-                    history.add_to_current_revision(article)
-                    changed += 1
+                try:
+                    if change.apply(article, choice):
+                        history.add_to_current_revision(article)
+                        changed += 1
+                except Refused as reason:
+                    refused.setdefault(str(reason), []).append(article.headline)
             message = change.report.format(changed=changed, count=count, choice=choice)
             history.set_revision_comment(f"Bulk change: {message}")
         modeladmin.message_user(request, message, messages.SUCCESS)
+        for reason, headlines in refused.items():
+            modeladmin.message_user(
+                request, f"{reason}: {', '.join(headlines)}", messages.ERROR
+            )
         return None
 
     action.__name__ = change.name

@@ -1,12 +1,22 @@
 import re
+from functools import partial
 
-from django.db import models
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models, transaction
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
 from taggit.managers import TaggableManager
 from taggit.models import TagBase, TaggedItemBase
 
+from articles import renditions
 from articles.forms import WebAddressFormField, validate_web_address
+from articles.images import ACCEPTED_NAMES, check_upload, clean_upload
 
 
 def split_terms(text):
@@ -92,6 +102,12 @@ class TaggedArticle(TaggedItemBase):
         verbose_name = "article topic"
 
 
+LEAD_IMAGE_NEEDS_ALT_TEXT = (
+    "The lead image has no alt text: add it on the image (describe what the photo "
+    "shows) before publishing."
+)
+
+
 class ArticleQuerySet(models.QuerySet):
     def published(self):
         """The one definition of what readers may see."""
@@ -124,6 +140,17 @@ class Article(models.Model):
     )
     body = models.TextField(
         help_text="Plain text. Separate paragraphs with a blank line."
+    )
+    lead_image = models.ForeignKey(
+        "Image",
+        # An image in use cannot be deleted: a story never silently loses its
+        # photo (and with it the credit the agency was promised).
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="lead_articles",
+        help_text="The photo at the top of the story; it needs alt text before "
+        "the story can be published.",
     )
     image_caption = models.CharField(
         max_length=500, blank=True, help_text="What the photo shows."
@@ -191,6 +218,15 @@ class Article(models.Model):
     def get_absolute_url(self):
         return reverse("articles:detail", kwargs={"slug": self.slug})
 
+    def clean(self):
+        super().clean()
+        if (
+            self.status == self.Status.PUBLISHED
+            and self.lead_image_id
+            and not self.lead_image.alt_text.strip()
+        ):
+            raise ValidationError({"lead_image": LEAD_IMAGE_NEEDS_ALT_TEXT})
+
     @property
     def is_published(self):
         return (
@@ -235,6 +271,150 @@ class RelatedLink(models.Model):
 
     def __str__(self):
         return self.title
+
+
+class PhotoFormField(forms.FileField):
+    """A plain file field: the model field's validator does every image check,
+    with one clear message each, instead of Django's generic "invalid image"."""
+
+    def widget_attrs(self, widget):
+        attrs = super().widget_attrs(widget)
+        if isinstance(widget, forms.FileInput) and "accept" not in widget.attrs:
+            attrs["accept"] = "image/jpeg,image/png,image/webp,image/avif"
+        return attrs
+
+
+class PhotoField(models.ImageField):
+    """An ImageField checked by articles.images (size, pixels, format, bombs)."""
+
+    default_validators = [check_upload]
+
+    def formfield(self, **kwargs):
+        return super().formfield(**{**kwargs, "form_class": PhotoFormField})
+
+
+class Image(models.Model):
+    file = PhotoField(
+        upload_to="images/originals/",
+        max_length=255,
+        help_text=f"A {ACCEPTED_NAMES} photo of at most 20 MB and 40 megapixels. "
+        "Location data is removed when it is stored.",
+    )
+    alt_text = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="What the photo shows, for readers who cannot see it (not the "
+        'caption, no "photo of"). Needed before a story using it is published.',
+    )
+    caption = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="What the photo shows; a story may give its own caption instead.",
+    )
+    credit = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Who took or supplied the photo, as it must be printed.",
+    )
+    focal_x = models.FloatField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(1)],
+        help_text="The point crops keep in view, across: 0 is the left edge, 1 the "
+        "right. Leave both blank for the centre.",
+    )
+    focal_y = models.FloatField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(1)],
+        help_text="The point crops keep in view, down: 0 is the top, 1 the bottom.",
+    )
+    width = models.PositiveIntegerField(editable=False)
+    height = models.PositiveIntegerField(editable=False)
+    checksum = models.CharField(
+        max_length=64, editable=False, db_index=True, help_text="SHA-256 of the upload."
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-uploaded_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(focal_x__isnull=True, focal_y__isnull=True)
+                | models.Q(
+                    focal_x__gte=0, focal_x__lte=1, focal_y__gte=0, focal_y__lte=1
+                ),
+                name="image_focal_point_in_frame",
+            )
+        ]
+
+    def __str__(self):
+        return self.caption or self.alt_text or self.file.name.rsplit("/", 1)[-1]
+
+    def save(self, *args, **kwargs):
+        before = self._stored_names()
+        made = []
+        if self.file and not self.file._committed:
+            cleaned = clean_upload(self.file)
+            self.width, self.height = cleaned.width, cleaned.height
+            self.checksum = cleaned.checksum
+            self.file.save(cleaned.name, ContentFile(cleaned.content), save=False)
+            made.append(self.file.name)
+        try:
+            if renditions.stored_names(self) != before:
+                made += renditions.generate(self)
+            super().save(*args, **kwargs)
+        except BaseException:
+            renditions.delete(self.file.storage, made)
+            raise
+        superseded = before - renditions.stored_names(self)
+        if superseded:
+            # Files of the replaced photo or crop go once the change is committed.
+            transaction.on_commit(
+                partial(renditions.delete, self.file.storage, sorted(superseded))
+            )
+
+    def clean(self):
+        super().clean()
+        if (self.focal_x is None) != (self.focal_y is None):
+            raise ValidationError(
+                "Give both focal point values (across and down), or neither."
+            )
+        if (
+            self.pk
+            and not self.alt_text.strip()
+            and self.lead_articles.filter(status=Article.Status.PUBLISHED).exists()
+        ):
+            raise ValidationError(
+                {"alt_text": "Published stories use this image: it needs alt text."}
+            )
+
+    def _stored_names(self):
+        """The files this image had in storage before this save."""
+        if self.pk is None:
+            return set()
+        stored = Image.objects.filter(pk=self.pk).first()
+        return renditions.stored_names(stored) if stored else set()
+
+
+@receiver(post_delete, sender=Image)
+def delete_image_files(sender, instance, **kwargs):
+    # Whether deleted one by one or in bulk; only once the deletion is committed.
+    transaction.on_commit(
+        partial(
+            renditions.delete,
+            instance.file.storage,
+            sorted(renditions.stored_names(instance)),
+        )
+    )
 
 
 class Correction(models.Model):

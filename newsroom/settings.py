@@ -167,6 +167,29 @@ STORAGES = {
 TAGGIT_CASE_INSENSITIVE = True
 
 
+# Media: uploaded photos and their renditions. On disk under var/media/ and
+# served by the app itself (articles/media.py) unless MEDIA_S3_BUCKET puts them
+# in an S3 bucket that every app server shares. The S3 credentials come from
+# AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or the instance's role).
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
+MEDIA_S3_BUCKET = os.environ.get("MEDIA_S3_BUCKET", "")
+if MEDIA_S3_BUCKET:
+    STORAGES["default"] = {
+        "BACKEND": "articles.storage.MediaS3Storage",
+        "OPTIONS": {
+            "bucket_name": MEDIA_S3_BUCKET,
+            "endpoint_url": os.environ.get("MEDIA_S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("MEDIA_S3_REGION") or None,
+            # e.g. a CDN host name in front of the bucket.
+            "custom_domain": os.environ.get("MEDIA_S3_CUSTOM_DOMAIN") or None,
+            # Photos are public: plain, cacheable URLs rather than signed ones.
+            "querystring_auth": False,
+            "file_overwrite": False,
+        },
+    }
+
+
 # HTTPS: set DJANGO_HTTPS=1 when the site is served over HTTPS (directly or
 # behind a proxy that sets X-Forwarded-Proto).
 HTTPS = env_flag("DJANGO_HTTPS")
