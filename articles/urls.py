@@ -10,3 +10,8 @@ urlpatterns = [
     path("tags/<slug:slug>/", views.topic_detail, name="topic"),
     path("people/<slug:slug>/", views.person_detail, name="person"),
 ]
+
+# Discovery: feeds and search (issue 9).
+urlpatterns += [
+    path("search/", views.search, name="search"),
+]

@@ -32,3 +32,28 @@ def person_detail(request, slug):
     return render(
         request, "articles/person_detail.html", {"person": person, "articles": articles}
     )
+
+
+# Search (issue 9): the view only; the mechanism is articles/search.py.
+from django.core.paginator import Paginator  # noqa: E402
+from django.views.decorators.cache import cache_control  # noqa: E402
+
+from articles.search import MAX_QUERY_LENGTH, parse_query, search_articles  # noqa: E402
+
+SEARCH_RESULTS_PER_PAGE = 20
+
+
+# Private: results depend on arbitrary input, so no shared cache keeps them.
+@cache_control(private=True)
+def search(request):
+    query = parse_query(request.GET.get("q"))
+    paginator = Paginator(search_articles(query), SEARCH_RESULTS_PER_PAGE)
+    return render(
+        request,
+        "articles/search.html",
+        {
+            "search_query": query,
+            "page_obj": paginator.get_page(request.GET.get("page")),
+            "max_query_length": MAX_QUERY_LENGTH,
+        },
+    )
