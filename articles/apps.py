@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class ArticlesConfig(AppConfig):
@@ -7,7 +8,9 @@ class ArticlesConfig(AppConfig):
 
     def ready(self):
         # Receivers that must run however a change arrives (admin, import, code).
-        from articles import history, redirects  # noqa: F401
+        from articles import history, redirects, search  # noqa: F401
         from articles.models import Article, Person, Topic
 
         redirects.connect_signals(Article, Topic, Person)
+        # Migrations that rebuild articles_article on SQLite drop its triggers.
+        post_migrate.connect(search.repair_index, sender=self)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from articles import views
+from articles import feeds, views
 
 app_name = "articles"
 
@@ -12,4 +12,15 @@ urlpatterns = [
     path("people/", views.person_list, name="people"),
     path("people/<slug:slug>/", views.person_detail, name="person"),
     path("favicon.ico", views.favicon, name="favicon"),
+]
+
+# Discovery: feeds and search (issue 9).
+urlpatterns += [
+    path("feeds/rss/", feeds.site_rss, name="feed_rss"),
+    path("feeds/atom/", feeds.site_atom, name="feed_atom"),
+    path("tags/<slug:slug>/feed/rss/", feeds.topic_rss, name="topic_feed_rss"),
+    path("tags/<slug:slug>/feed/atom/", feeds.topic_atom, name="topic_feed_atom"),
+    path("people/<slug:slug>/feed/rss/", feeds.person_rss, name="person_feed_rss"),
+    path("people/<slug:slug>/feed/atom/", feeds.person_atom, name="person_feed_atom"),
+    path("search/", views.search, name="search"),
 ]

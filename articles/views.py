@@ -10,11 +10,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
 from django.templatetags.static import static
 from django.utils.cache import add_never_cache_headers, patch_cache_control
+from django.views.decorators.cache import cache_control
 from django.views.decorators.csrf import requires_csrf_token
 
 from articles import metadata
 from articles.freshness import article_page, conditional_page, person_page, topic_page
 from articles.models import Article, Person, RelatedLink, TaggedArticle, Topic
+from articles.search import MAX_QUERY_LENGTH, parse_query, search_articles
 
 PAGE_SIZE = 20
 MORE_ON_THIS = 4
@@ -211,3 +213,24 @@ def _article_with_everything(queryset, slug):
         ).get(slug=slug)
     except Article.DoesNotExist:
         return None
+
+
+# Private: results depend on arbitrary input, so no shared cache keeps them.
+@cache_control(private=True)
+def search(request):
+    """Full-text search; the mechanism is articles/search.py.
+
+    Unlike the listings, any page number gives a page (the nearest one): every
+    input to search, however odd, gets results or none, never an error.
+    """
+    query = parse_query(request.GET.get("q"))
+    paginator = Paginator(search_articles(query), PAGE_SIZE)
+    return render(
+        request,
+        "articles/search.html",
+        {
+            "search_query": query,
+            "page_obj": paginator.get_page(request.GET.get("page")),
+            "max_query_length": MAX_QUERY_LENGTH,
+        },
+    )

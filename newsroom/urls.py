@@ -1,6 +1,9 @@
 from django.contrib import admin
+from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path
+from django.views.generic import TemplateView
 
+from articles import sitemaps
 from articles.media import media_urlpatterns
 
 admin.site.site_header = "Newsroom"
@@ -10,6 +13,31 @@ admin.site.index_title = "Editorial desk"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("articles.urls")),
+]
+
+# Discovery: sitemaps and robots.txt, all with absolute SITE_URL locations (issue 9).
+urlpatterns += [
+    path("sitemap.xml", sitemaps.index, name="sitemap_index"),
+    path(
+        "sitemap-news.xml",
+        sitemap,
+        {
+            "sitemaps": {"news": sitemaps.NewsSitemap},
+            "template_name": "sitemaps/news.xml",
+        },
+        name="sitemap_news",
+    ),
+    path(
+        "sitemap-<slug:section>.xml",
+        sitemap,
+        {"sitemaps": sitemaps.SECTIONS},
+        name="sitemap_section",
+    ),
+    path(
+        "robots.txt",
+        TemplateView.as_view(template_name="robots.txt", content_type="text/plain"),
+        name="robots_txt",
+    ),
 ]
 urlpatterns += media_urlpatterns()
 

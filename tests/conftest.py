@@ -19,7 +19,9 @@ def make_article(**fields):
         "standfirst": f"The standfirst of story {number}.",
         "body": "First paragraph.\n\nSecond paragraph.",
         "status": Article.Status.PUBLISHED,
-        "published_at": timezone.now() - timedelta(hours=number),
+        # Each a second older than the last: never days old however many tests
+        # ran before (date-sensitive tests would otherwise depend on test order).
+        "published_at": timezone.now() - timedelta(seconds=number),
     }
     defaults.update(fields)
     return Article.objects.create(**defaults)

@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("articles", "0002_editors_group"),
+        ("articles", "0003_search_index"),
     ]
 
     operations = [

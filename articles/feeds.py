@@ -1,0 +1,204 @@
+"""RSS 2.0 and Atom feeds of the newest articles: the site, each topic, each person.
+
+Every link is absolute and built from SITE_URL. Django's syndication framework
+only puts the request's host in front of relative links, so absolute ones keep
+a spoofed Host header out of the feeds.
+"""
+
+import hashlib
+import re
+
+from django.conf import settings
+from django.contrib.syndication.views import Feed
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
+from django.utils.html import escape, format_html_join
+from django.views.decorators.http import condition
+
+from articles.models import Article, Person, Topic
+
+ITEMS_PER_FEED = 30
+
+# XML 1.0 forbids these; Django refuses to write them rather than emit bad XML.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def xml_text(text):
+    """Text with the characters XML cannot carry removed (imports may hold them)."""
+    return _NOT_XML.sub("", text)
+
+
+def site_url(path):
+    return settings.SITE_URL + path
+
+
+class AtomWithContent(Atom1Feed):
+    """Atom with the full story in <content>; the standfirst is the <summary>."""
+
+    def add_item_elements(self, handler, item):
+        super().add_item_elements(handler, item)
+        handler.addQuickElement("content", item["content"], {"type": "html"})
+
+
+class LatestArticlesFeed(Feed):
+    """The newest published articles of the whole site, each with its full story."""
+
+    feed_type = Rss201rev2Feed
+    url_name = "articles:feed_rss"
+
+    def articles(self, obj):
+        return Article.objects.published()
+
+    def url_kwargs(self, obj):
+        return {}
+
+    def title(self, obj):
+        return settings.SITE_NAME
+
+    def description(self, obj):
+        return f"The latest news from {settings.SITE_NAME}."
+
+    def subtitle(self, obj):
+        # Atom's name for the description; RSS leaves it out.
+        return self.description(obj)
+
+    def link(self, obj):
+        return site_url(reverse("articles:home"))
+
+    def feed_url(self, obj):
+        return site_url(reverse(self.url_name, kwargs=self.url_kwargs(obj)))
+
+    def author_name(self, obj):
+        # Atom wants an author for the feed; the publication is it.
+        return settings.SITE_NAME
+
+    def items(self, obj):
+        return self.articles(obj).prefetch_related("tags")[:ITEMS_PER_FEED]
+
+    def item_title(self, article):
+        return xml_text(article.headline)
+
+    def item_link(self, article):
+        return site_url(article.get_absolute_url())
+
+    def item_description(self, article):
+        return full_story_html(article)
+
+    def item_pubdate(self, article):
+        return article.published_at
+
+    def item_updateddate(self, article):
+        return max(article.updated_at, article.published_at)
+
+    def item_categories(self, article):
+        return [xml_text(topic.name) for topic in article.tags.all()]
+
+    def version(self, request, **kwargs):
+        """(ETag, Last-Modified) of this feed, from one small query on its items.
+
+        The ETag covers which articles are in the feed and when each last
+        changed, so removing one changes it too. Computed once per request.
+        """
+        versions = request.__dict__.setdefault("_feed_versions", {})
+        key = (self.url_name, tuple(sorted(kwargs.items())))
+        if key not in versions:
+            obj = self.get_object(request, **kwargs)
+            rows = list(
+                self.articles(obj).values_list("pk", "published_at", "updated_at")[
+                    :ITEMS_PER_FEED
+                ]
+            )
+            fingerprint = repr((self.title(obj), self.description(obj), rows))
+            versions[key] = (
+                hashlib.sha256(fingerprint.encode()).hexdigest()[:32],
+                max((max(dates) for _, *dates in rows), default=None),
+            )
+        return versions[key]
+
+
+class LatestArticlesAtomFeed(LatestArticlesFeed):
+    feed_type = AtomWithContent
+    url_name = "articles:feed_atom"
+
+    def item_description(self, article):
+        return escape(xml_text(article.standfirst)) if article.standfirst else None
+
+    def item_extra_kwargs(self, article):
+        return {"content": full_story_html(article)}
+
+
+class ScopedFeed(LatestArticlesFeed):
+    """The newest articles of one topic or one person, found by slug."""
+
+    model = None
+    article_filter = None  # how an Article names the object: "tags", "people"
+
+    def get_object(self, request, slug):
+        return get_object_or_404(self.model, slug=slug)
+
+    def articles(self, obj):
+        return Article.objects.published().filter(**{self.article_filter: obj})
+
+    def url_kwargs(self, obj):
+        return {"slug": obj.slug}
+
+    def title(self, obj):
+        return xml_text(f"{obj} | {settings.SITE_NAME}")
+
+    def description(self, obj):
+        return xml_text(f"The latest on {obj}.")
+
+    def link(self, obj):
+        return site_url(obj.get_absolute_url())
+
+
+class TopicFeed(ScopedFeed):
+    url_name = "articles:topic_feed_rss"
+    model = Topic
+    article_filter = "tags"
+
+    def description(self, topic):
+        return xml_text(topic.description) or super().description(topic)
+
+
+class TopicAtomFeed(TopicFeed, LatestArticlesAtomFeed):
+    url_name = "articles:topic_feed_atom"
+
+
+class PersonFeed(ScopedFeed):
+    url_name = "articles:person_feed_rss"
+    model = Person
+    article_filter = "people"
+
+
+class PersonAtomFeed(PersonFeed, LatestArticlesAtomFeed):
+    url_name = "articles:person_feed_atom"
+
+
+def full_story_html(article):
+    """Standfirst and body as HTML paragraphs of escaped text."""
+    paragraphs = [article.standfirst, *article.paragraphs()]
+    return format_html_join(
+        "\n", "<p>{}</p>", ((xml_text(text),) for text in paragraphs if text)
+    )
+
+
+def conditional(feed):
+    """The feed as a view that answers conditional requests with 304."""
+
+    def etag(request, **kwargs):
+        return feed.version(request, **kwargs)[0]
+
+    def last_modified(request, **kwargs):
+        return feed.version(request, **kwargs)[1]
+
+    return condition(etag_func=etag, last_modified_func=last_modified)(feed)
+
+
+site_rss = conditional(LatestArticlesFeed())
+site_atom = conditional(LatestArticlesAtomFeed())
+topic_rss = conditional(TopicFeed())
+topic_atom = conditional(TopicAtomFeed())
+person_rss = conditional(PersonFeed())
+person_atom = conditional(PersonAtomFeed())

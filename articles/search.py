@@ -1,0 +1,447 @@
+"""Full-text search over published articles: the one search mechanism.
+
+`search_articles()` is the only entry point; it hides two backends:
+
+- SQLite: an FTS5 table with external content over `articles_article`, kept in
+  step by SQL triggers, so every save, delete, import and `QuerySet.update()` is
+  indexed whatever code made it.
+- PostgreSQL: a `tsvector` column kept in step by a trigger, with a GIN index,
+  queried through `django.contrib.postgres.search`.
+
+Neither the model nor its migrations' state knows about these structures: the
+`0003_search_index` migration creates them with `create_index()`.
+
+A reader's input never reaches MATCH or `to_tsquery` as syntax: it is cut to
+`MAX_QUERY_LENGTH`, split into words here, and each word is passed on as a
+quoted FTS5 string or as plain text to `plainto_tsquery`.
+"""
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import cached_property
+
+from django.contrib.postgres.search import (
+    SearchHeadline,
+    SearchQuery,
+    SearchRank,
+    SearchVectorField,
+)
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connection, connections
+from django.db.models.expressions import RawSQL
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
+
+from articles.models import Article
+
+MAX_QUERY_LENGTH = 200
+
+# The database wraps each match in these; they are removed from readers' input,
+# and `marked_html()` turns them into <mark> once the text is escaped.
+MATCH_START = "\x02"
+MATCH_END = "\x03"
+
+# Letters and digits in any script, as both databases split words: underscores,
+# punctuation, symbols and emoji separate words and are never searched for.
+_WORD = re.compile(r"[^\W_]+")
+# PostgreSQL's English stop words: too common to search for, so both backends
+# leave them out (SQLite's index keeps them, PostgreSQL's does not).
+_STOP_WORDS = """
+    i me my myself we our ours ourselves you your yours yourself yourselves he
+    him his himself she her hers herself it its itself they them their theirs
+    themselves what which who whom this that these those am is are was were be
+    been being have has had having do does did doing a an the and but if or
+    because as until while of at by for with about against between into through
+    during before after above below to from up down in out on off over under
+    again further then once here there when where why how all any both each few
+    more most other some such no nor not only own same so than too very s t can
+    will just don should now
+"""
+STOP_WORDS = frozenset(_STOP_WORDS.split())
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_MARKER = re.compile(f"([{MATCH_START}{MATCH_END}])")
+
+
+@dataclass(frozen=True)
+class Query:
+    text: str  # the reader's input as searched for, to show back on the page
+    terms: tuple[str, ...]
+    truncated: bool  # the input was longer than MAX_QUERY_LENGTH
+
+
+def parse_query(raw):
+    """Turn whatever a reader typed into a length-capped list of words."""
+    raw = raw or ""
+    truncated = len(raw) > MAX_QUERY_LENGTH
+    text = unicodedata.normalize("NFKC", raw[:MAX_QUERY_LENGTH])
+    text = " ".join(_CONTROL_CHARACTERS.sub(" ", text).split())
+    words = [word for word in _WORD.findall(text) if word.lower() not in STOP_WORDS]
+    terms = tuple(dict.fromkeys(words))
+    return Query(text=text, terms=terms, truncated=truncated)
+
+
+def marked_html(text):
+    """Escape text from the index and turn its match markers into <mark>.
+
+    A stored text could contain the marker characters itself, so an unpaired
+    marker is dropped rather than allowed to leave a <mark> open.
+    """
+    html = []
+    in_mark = False
+    for piece in _MARKER.split(text or ""):
+        if piece == MATCH_START:
+            if not in_mark:
+                html.append("<mark>")
+            in_mark = True
+        elif piece == MATCH_END:
+            if in_mark:
+                html.append("</mark>")
+            in_mark = False
+        else:
+            html.append(escape(piece))
+    if in_mark:
+        html.append("</mark>")
+    return mark_safe("".join(html))
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    article: Article
+    rank: float
+    headline: str  # HTML: the escaped headline with its matches in <mark>
+    passage: str  # HTML: the best matching passage, likewise
+
+
+@dataclass(frozen=True)
+class _Row:
+    article_id: int
+    rank: float
+    headline: str
+    standfirst: str
+    body: str
+
+    def passage(self):
+        """The standfirst when it matches, else the body's best passage."""
+        for text in (self.standfirst, self.body):
+            if text and MATCH_START in text:
+                return text
+        return self.standfirst or self.body
+
+
+class SearchResults:
+    """The ranked matches for one query, read a page (a slice) at a time.
+
+    Django's Paginator takes it as its object list.
+    """
+
+    def __init__(self, query):
+        self.query = query
+        self._index = _index_for(connection.vendor)
+
+    @cached_property
+    def _count(self):
+        if not self.query.terms:
+            return 0
+        return self._index.count(self.query.terms)
+
+    def count(self):
+        return self._count
+
+    def __len__(self):
+        return self._count
+
+    def __getitem__(self, page):
+        if not isinstance(page, slice) or page.step is not None:
+            raise TypeError("Search results are read a page (a slice) at a time.")
+        offset = page.start or 0
+        limit = (self._count if page.stop is None else page.stop) - offset
+        if not self.query.terms or limit <= 0:
+            return []
+        rows = self._index.page(self.query.terms, offset, limit)
+        articles = (
+            Article.objects.published()
+            .defer("standfirst", "body")
+            .in_bulk([row.article_id for row in rows])
+        )
+        return [
+            SearchHit(
+                article=articles[row.article_id],
+                rank=row.rank,
+                headline=marked_html(row.headline),
+                passage=marked_html(row.passage()),
+            )
+            for row in rows
+            # Unpublished between the two queries.
+            if row.article_id in articles
+        ]
+
+
+def search_articles(query):
+    """Published articles matching a parsed query, best first."""
+    return SearchResults(query)
+
+
+class _SQLiteIndex:
+    table = "articles_article_fts"
+    # Weights of headline, standfirst and body in the bm25 rank.
+    rank = "bm25(10.0, 4.0, 1.0)"
+    tokenizer = "porter unicode61 remove_diacritics 2"
+    triggers = {
+        "articles_article_fts_insert": """
+            CREATE TRIGGER articles_article_fts_insert
+            AFTER INSERT ON articles_article BEGIN
+                INSERT INTO articles_article_fts (rowid, headline, standfirst, body)
+                VALUES (new.id, new.headline, new.standfirst, new.body);
+            END""",
+        "articles_article_fts_delete": """
+            CREATE TRIGGER articles_article_fts_delete
+            AFTER DELETE ON articles_article BEGIN
+                INSERT INTO articles_article_fts
+                    (articles_article_fts, rowid, headline, standfirst, body)
+                VALUES ('delete', old.id, old.headline, old.standfirst, old.body);
+            END""",
+        "articles_article_fts_update": """
+            CREATE TRIGGER articles_article_fts_update
+            AFTER UPDATE OF id, headline, standfirst, body ON articles_article
+            WHEN old.id IS NOT new.id OR old.headline IS NOT new.headline
+                OR old.standfirst IS NOT new.standfirst OR old.body IS NOT new.body
+            BEGIN
+                INSERT INTO articles_article_fts
+                    (articles_article_fts, rowid, headline, standfirst, body)
+                VALUES ('delete', old.id, old.headline, old.standfirst, old.body);
+                INSERT INTO articles_article_fts (rowid, headline, standfirst, body)
+                VALUES (new.id, new.headline, new.standfirst, new.body);
+            END""",
+    }
+
+    def create(self, cursor):
+        cursor.execute(
+            f"CREATE VIRTUAL TABLE {self.table} USING fts5("
+            "headline, standfirst, body, content='articles_article', "
+            f"content_rowid='id', tokenize='{self.tokenizer}')"
+        )
+        cursor.execute(
+            f"INSERT INTO {self.table} ({self.table}, rank) "
+            f"VALUES ('rank', '{self.rank}')"
+        )
+        self._create_triggers(cursor)
+        # Indexes the articles already there.
+        cursor.execute(f"INSERT INTO {self.table} ({self.table}) VALUES ('rebuild')")
+
+    def drop(self, cursor):
+        for name in self.triggers:
+            cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
+        cursor.execute(f"DROP TABLE IF EXISTS {self.table}")
+
+    def repair(self, cursor):
+        """Put back the triggers a rebuild of articles_article dropped.
+
+        On SQLite, Django applies most changes to a table's columns by copying
+        it into a new table, which loses the old table's triggers.
+        """
+        cursor.execute("SELECT name FROM sqlite_master")
+        present = {name for (name,) in cursor.fetchall()}
+        if self.table not in present or present.issuperset(self.triggers):
+            return False
+        for name in self.triggers:
+            cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
+        self._create_triggers(cursor)
+        # Whatever changed while the triggers were missing is indexed again.
+        cursor.execute(f"INSERT INTO {self.table} ({self.table}) VALUES ('rebuild')")
+        return True
+
+    def _create_triggers(self, cursor):
+        for sql in self.triggers.values():
+            cursor.execute(sql)
+
+    def _match(self, terms):
+        # A quoted FTS5 string is only ever words to match, never syntax.
+        escaped = (term.replace('"', '""') for term in terms)
+        return " ".join(f'"{term}"' for term in escaped)
+
+    # Up to this many matches, checking each against the article table is
+    # quicker than reading every published id (about 1,500 on 20,000 articles).
+    few_matches = 1000
+
+    def _published(self, per_match):
+        """The one publish filter as SQL, for a WHERE on the FTS table.
+
+        Per match: a primary-key lookup for each row, cheap when few rows are
+        read. Otherwise: every published id, read once from their index.
+        """
+        published = Article.objects.published().order_by()
+        if per_match:
+            row = RawSQL(f"{self.table}.rowid", [])
+            sql, params = published.filter(pk=row).values("pk").query.sql_with_params()
+            return f"EXISTS ({sql})", params
+        sql, params = published.values("pk").query.sql_with_params()
+        # "+rowid" keeps SQLite from probing the index once per published id.
+        return f"+rowid IN ({sql})", params
+
+    def count(self, terms):
+        match = self._match(terms)
+        with connection.cursor() as cursor:
+            # Counting all matches reads the index only: next to free.
+            cursor.execute(
+                f"SELECT count(*) FROM {self.table} WHERE {self.table} MATCH %s",
+                [match],
+            )
+            matches = cursor.fetchone()[0]
+            if not matches:
+                return 0
+            published, params = self._published(matches <= self.few_matches)
+            cursor.execute(
+                f"SELECT count(*) FROM {self.table} "
+                f"WHERE {self.table} MATCH %s AND {published}",
+                [match, *params],
+            )
+            return cursor.fetchone()[0]
+
+    def page(self, terms, offset, limit):
+        # Rows come in rank order and stop at the limit: few are checked.
+        published, params = self._published(per_match=True)
+        markers = [MATCH_START, MATCH_END]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT rowid, rank, "
+                f"highlight({self.table}, 0, %s, %s), "
+                f"snippet({self.table}, 1, %s, %s, '…', 64), "
+                f"snippet({self.table}, 2, %s, %s, '…', 32) "
+                f"FROM {self.table} WHERE {self.table} MATCH %s AND {published} "
+                "ORDER BY rank LIMIT %s OFFSET %s",
+                [*markers * 3, self._match(terms), *params, limit, offset],
+            )
+            # bm25() is better the more negative; flip it so higher is better.
+            return [
+                _Row(article_id, -rank, headline, standfirst, body)
+                for article_id, rank, headline, standfirst, body in cursor.fetchall()
+            ]
+
+
+class _PostgreSQLIndex:
+    config = "english"
+    document = RawSQL(
+        '"articles_article"."search_document"', [], output_field=SearchVectorField()
+    )
+    create_sql = [
+        "ALTER TABLE articles_article ADD COLUMN search_document tsvector",
+        f"""
+        CREATE FUNCTION articles_article_search_document() RETURNS trigger
+        LANGUAGE plpgsql AS $$
+        BEGIN
+            -- to_tsvector() fails past 1 MB; no save may fail for that.
+            NEW.search_document :=
+                setweight(to_tsvector('{config}', coalesce(NEW.headline, '')), 'A')
+                || setweight(
+                    to_tsvector('{config}', coalesce(NEW.standfirst, '')), 'B')
+                || setweight(to_tsvector('{config}',
+                    left(coalesce(NEW.body, ''), 200000)), 'C');
+            RETURN NEW;
+        END
+        $$""",
+        """
+        CREATE TRIGGER articles_article_search_document
+        BEFORE INSERT OR UPDATE OF headline, standfirst, body ON articles_article
+        FOR EACH ROW EXECUTE FUNCTION articles_article_search_document()""",
+        # Fills the column for the articles already there.
+        "UPDATE articles_article SET headline = headline",
+        "CREATE INDEX articles_article_search_document ON articles_article "
+        # No pending list: it makes the planner shy of the index after imports.
+        "USING gin (search_document) WITH (fastupdate = off)",
+    ]
+    drop_sql = [
+        "DROP TRIGGER IF EXISTS articles_article_search_document ON articles_article",
+        "DROP FUNCTION IF EXISTS articles_article_search_document()",
+        "ALTER TABLE articles_article DROP COLUMN IF EXISTS search_document",
+    ]
+
+    def create(self, cursor):
+        for sql in self.create_sql:
+            cursor.execute(sql)
+
+    def drop(self, cursor):
+        for sql in self.drop_sql:
+            cursor.execute(sql)
+
+    def repair(self, cursor):
+        # ALTER TABLE keeps triggers on PostgreSQL: nothing is ever lost.
+        return False
+
+    def _matches(self, terms):
+        query = SearchQuery(" ".join(terms), config=self.config, search_type="plain")
+        matches = (
+            Article.objects.published()
+            .alias(document=self.document)
+            .filter(document=query)
+        )
+        return matches, query
+
+    def count(self, terms):
+        matches, _ = self._matches(terms)
+        return matches.count()
+
+    def page(self, terms, offset, limit):
+        matches, query = self._matches(terms)
+        markers = {"start_sel": MATCH_START, "stop_sel": MATCH_END}
+        rows = (
+            matches.annotate(
+                rank=SearchRank(self.document, query),
+                headline_marked=SearchHeadline(
+                    "headline", query, config=self.config, highlight_all=True, **markers
+                ),
+                standfirst_marked=SearchHeadline(
+                    "standfirst",
+                    query,
+                    config=self.config,
+                    highlight_all=True,
+                    **markers,
+                ),
+                body_marked=SearchHeadline(
+                    "body",
+                    query,
+                    config=self.config,
+                    min_words=15,
+                    max_words=35,
+                    **markers,
+                ),
+            )
+            .order_by("-rank", "-published_at", "-pk")
+            .values_list(
+                "pk", "rank", "headline_marked", "standfirst_marked", "body_marked"
+            )[offset : offset + limit]
+        )
+        return [_Row(*row) for row in rows]
+
+
+_INDEXES = {"sqlite": _SQLiteIndex(), "postgresql": _PostgreSQLIndex()}
+
+
+def _index_for(vendor):
+    try:
+        return _INDEXES[vendor]
+    except KeyError:
+        raise ImproperlyConfigured(
+            f"Search supports SQLite and PostgreSQL, not {vendor}."
+        ) from None
+
+
+def create_index(db_connection):
+    """Create the search index and what keeps it in step (migration 0003)."""
+    if index := _INDEXES.get(db_connection.vendor):
+        with db_connection.cursor() as cursor:
+            index.create(cursor)
+
+
+def drop_index(db_connection):
+    if index := _INDEXES.get(db_connection.vendor):
+        with db_connection.cursor() as cursor:
+            index.drop(cursor)
+
+
+def repair_index(using, **kwargs):
+    """After every migrate: restore what a table rebuild dropped (post_migrate)."""
+    db_connection = connections[using]
+    if index := _INDEXES.get(db_connection.vendor):
+        with db_connection.cursor() as cursor:
+            index.repair(cursor)
