@@ -176,3 +176,23 @@ def test_person_changelist_counts_articles(superuser_client):
         make_article().people.add(person)
     response = superuser_client.get(reverse("admin:articles_person_changelist"))
     assert response.context["cl"].result_list[0].article_total == 3
+
+
+def test_people_autocomplete_finds_a_person_in_name_order(editor_client):
+    make_person(name="Ada Lovelace")
+    make_person(name="Ada Byron")
+    make_person(name="Charles Babbage")
+
+    response = editor_client.get(
+        reverse("admin:autocomplete"),
+        {
+            "app_label": "articles",
+            "model_name": "article",
+            "field_name": "people",
+            "term": "Ada",
+        },
+    )
+
+    assert response.status_code == 200
+    names = [result["text"] for result in response.json()["results"]]
+    assert names == ["Ada Byron", "Ada Lovelace"]
