@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PORT
 
-.PHONY: run test lint install install-dev superuser clean
+.PHONY: run test lint install install-dev install-node superuser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,13 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
+
+# Front-end test tools (axe-core) from package-lock.json; node_modules/ is ignored.
+node_modules/.installed: package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install-node: node_modules/.installed
 
 # Generated once per checkout; var/ is never committed.
 var/secret_key: | $(BIN)/python
@@ -38,10 +45,10 @@ lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: install-dev lint
+test: install-dev install-node lint
 	DJANGO_SETTINGS_MODULE=newsroom.test_settings $(BIN)/python manage.py check
 	DJANGO_SETTINGS_MODULE=newsroom.test_settings $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest
 
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var .pytest_cache node_modules test-artifacts
