@@ -51,4 +51,4 @@ test: install-dev lint node_modules/.installed
 	$(BIN)/pytest
 
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var .pytest_cache node_modules test-artifacts

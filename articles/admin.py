@@ -199,6 +199,9 @@ class PersonAdmin(admin.ModelAdmin):
     list_display = ["name", "description", "article_count"]
     search_fields = ["name", "aliases", "description"]
     prepopulated_fields = {"slug": ["name"]}
+    # Meta.ordering is dropped from the annotated (GROUP BY) query below, which
+    # left the people autocomplete paginating an unordered list.
+    ordering = ["name"]
 
     def get_queryset(self, request):
         return (

@@ -10,6 +10,7 @@ admin.site.site_header = "Newsroom"
 admin.site.site_title = "Newsroom admin"
 admin.site.index_title = "Editorial desk"
 
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("articles.urls")),

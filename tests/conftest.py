@@ -10,6 +10,31 @@ from articles.models import Article, Person, RelatedLink
 _sequence = itertools.count(1)
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    """Database tests first, transactional ones after them, as Django orders them.
+
+    A transactional test (live_server, the browser tests) empties every table
+    when it ends, so a plain database test run after it would miss the rows that
+    migrations made, such as the Editors group. pytest-django sorts this way, but
+    pytest then regroups tests around pytest-playwright's session-wide browser
+    parameter; sorting again (stably) last restores Django's order.
+    """
+
+    def order(item):
+        marker = item.get_closest_marker("django_db")
+        if (marker and marker.kwargs.get("transaction")) or {
+            "transactional_db",
+            "live_server",
+        } & set(item.fixturenames):
+            return 1
+        if marker or "db" in item.fixturenames:
+            return 0
+        return 2
+
+    items.sort(key=order)
+
+
 def make_article(**fields):
     """A published article unless told otherwise; unique headline and slug."""
     number = next(_sequence)

@@ -205,3 +205,23 @@ def test_editor_signs_in_through_the_login_form(client, editor):
     )
     assert right.status_code == 302
     assert client.get(reverse("admin:index")).status_code == 200
+
+
+def test_people_autocomplete_finds_a_person_in_name_order(editor_client):
+    make_person(name="Ada Lovelace")
+    make_person(name="Ada Byron")
+    make_person(name="Charles Babbage")
+
+    response = editor_client.get(
+        reverse("admin:autocomplete"),
+        {
+            "app_label": "articles",
+            "model_name": "article",
+            "field_name": "people",
+            "term": "Ada",
+        },
+    )
+
+    assert response.status_code == 200
+    names = [result["text"] for result in response.json()["results"]]
+    assert names == ["Ada Byron", "Ada Lovelace"]

@@ -1,0 +1,70 @@
+"""axe-core, console errors and failed requests on every page people open."""
+
+import pytest
+
+from tests.browser.checks import assert_no_axe_violations, watch_for_problems
+from tests.conftest import make_article, make_person, make_related_link
+
+COLOUR_SCHEMES = ["light", "dark"]
+
+
+@pytest.fixture
+def axe_page(new_context):
+    # axe is injected as an inline script, which a Content-Security-Policy
+    # forbids; only this context bypasses it. The page is also opened in an
+    # ordinary context, where a CSP violation shows as a console error.
+    return new_context(bypass_csp=True).new_page()
+
+
+def check_page(page, axe_page, screenshot, path, status=200):
+    """The page answers with status, loads cleanly and passes axe, light and dark."""
+    problems = watch_for_problems(page)
+    response = page.goto(path)
+    assert response.status == status
+    problems.assert_none()
+
+    axe_page.goto(path)
+    for scheme in COLOUR_SCHEMES:
+        axe_page.emulate_media(color_scheme=scheme)
+        screenshot(scheme, axe_page)
+    assert_no_axe_violations(axe_page, color_schemes=COLOUR_SCHEMES)
+
+
+def test_admin_login_page_is_accessible_and_loads_cleanly(page, axe_page, screenshot):
+    check_page(page, axe_page, screenshot, "/admin/login/")
+
+
+@pytest.fixture
+def reader_pages(transactional_db):
+    """Path and status of each reader page, made from one published article."""
+    person = make_person(name="Ada Lovelace", slug="ada-lovelace")
+    article = make_article(
+        headline="Engine computes Bernoulli numbers",
+        slug="engine-computes-bernoulli-numbers",
+        image_caption="The analytical engine in the museum.",
+        image_credit="Science Museum",
+    )
+    article.tags.add("Science", "History")
+    article.people.add(person)
+    make_related_link(article, title="The engine's design", url="https://example.org/")
+    return {
+        "home": ("/", 200),
+        "article": (article.get_absolute_url(), 200),
+        "tag index": ("/tags/", 200),
+        "tag": ("/tags/science/", 200),
+        "people index": ("/people/", 200),
+        "person": (person.get_absolute_url(), 200),
+        "search": ("/search/?q=Bernoulli", 200),
+        "404": ("/no-such-page/", 404),
+    }
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["home", "article", "tag index", "tag", "people index", "person", "search", "404"],
+)
+def test_reader_page_is_accessible_and_loads_cleanly(
+    page, axe_page, screenshot, reader_pages, name
+):
+    path, status = reader_pages[name]
+    check_page(page, axe_page, screenshot, path, status)

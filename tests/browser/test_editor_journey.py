@@ -1,0 +1,193 @@
+"""An editor publishes a story through the admin; a reader sees it appear."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from articles.models import Article
+from tests.browser.checks import watch_for_problems
+from tests.conftest import make_article, make_person, make_related_link
+
+HEADLINE = "Harbour bridge reopens after repairs"
+SLUG = "harbour-bridge-reopens-after-repairs"
+STANDFIRST = "Traffic flows again after eight months of work on the span."
+BODY = "Engineers replaced every cable.\n\nThe first bus crossed at dawn."
+CAPTION = "The first bus crosses the reopened bridge."
+CREDIT = "Photo: Jo Bloggs"
+TOPICS = {"Transport": "transport", "City council": "city-council"}
+PERSON = ("Ada Lovelace", "ada-lovelace")
+LINKS = [
+    ("Bridge closed for repairs", "https://example.org/bridge-closed"),
+    ("How the cables were replaced", "https://example.org/cables"),
+]
+# Milliseconds to wait for something on a reader page: it is rendered on the
+# server and already loaded, so a missing element will not turn up later.
+LOADED = 500
+
+
+def log_in(page, user, password):
+    page.goto("/admin/")
+    page.get_by_label("Username").fill(user.username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Editorial desk")).to_be_visible()
+
+
+def test_editor_publishes_a_story_a_reader_then_sees(page, reader, editor, screenshot):
+    assert not editor.is_superuser
+    problems = watch_for_problems(page)
+    reader_problems = watch_for_problems(reader)
+
+    log_in(page, editor, "pw-editor-1")
+    screenshot("editorial-desk")
+
+    # A person, through the admin; the slug fills itself in from the name.
+    page.get_by_role("link", name="People").click()
+    page.get_by_role("link", name="Add person").click()
+    page.get_by_label("Name").press_sequentially(PERSON[0])
+    expect(page.get_by_label("Slug")).to_have_value(PERSON[1])
+    page.get_by_label("Description").fill("Mathematician and engineer")
+    screenshot("person-form")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator(".messagelist .success")).to_contain_text("was added")
+
+    # The article, as a draft.
+    page.goto("/admin/")
+    page.get_by_role("link", name="Articles").click()
+    page.get_by_role("link", name="Add article").click()
+    page.get_by_label("Headline").press_sequentially(HEADLINE)
+    expect(page.get_by_label("Slug")).to_have_value(SLUG)
+    page.get_by_label("Standfirst").fill(STANDFIRST)
+    page.get_by_label("Body").fill(BODY)
+    page.get_by_label("Image caption").fill(CAPTION)
+    page.get_by_label("Image credit").fill(CREDIT)
+    expect(page.get_by_label("Status")).to_have_value("draft")
+    page.get_by_role("textbox", name="Topics").fill(", ".join(TOPICS))
+
+    # The person, through the select2 autocomplete: type, pick from the list.
+    people = page.locator("#id_people + .select2")
+    people.click()
+    people.locator(".select2-search__field").press_sequentially("Lov")
+    page.get_by_role("option", name=PERSON[0]).click()
+    expect(people.locator(".select2-selection__choice")).to_contain_text(PERSON[0])
+
+    # Two related links, through the inline's "Add another" link.
+    add_link = page.get_by_role(
+        "button", name=re.compile("add another related link", re.I)
+    )
+    for number, (title, url) in enumerate(LINKS):
+        add_link.click()
+        page.locator(f'[name="related_links-{number}-position"]').fill(str(number + 1))
+        page.locator(f'[name="related_links-{number}-title"]').fill(title)
+        page.locator(f'[name="related_links-{number}-url"]').fill(url)
+    screenshot("article-form")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator(".messagelist .success")).to_contain_text("was added")
+    screenshot("saved-as-draft")
+
+    article = Article.objects.get(slug=SLUG)
+    assert article.status == Article.Status.DRAFT
+    assert (article.standfirst, article.image_caption, article.image_credit) == (
+        STANDFIRST,
+        CAPTION,
+        CREDIT,
+    )
+    assert article.paragraphs() == BODY.split("\n\n")
+    assert sorted(article.tags.names()) == sorted(TOPICS)
+    assert [person.name for person in article.people.all()] == [PERSON[0]]
+    assert [(link.title, link.url) for link in article.related_links.all()] == LINKS
+
+    # A reader cannot see the draft.
+    response = reader.goto(article.get_absolute_url())
+    assert response.status == 404
+    screenshot("reader-gets-404", reader)
+
+    # The editor publishes it with the list action; deleting is not on offer.
+    actions = page.locator('select[name="action"]')
+    expect(actions.locator("option")).to_contain_text(["Publish selected articles"])
+    expect(actions.locator("option", has_text="Delete")).to_have_count(0)
+    page.get_by_label(f"Select this object for an action - {HEADLINE}").check()
+    actions.select_option(label="Publish selected articles")
+    page.get_by_role("button", name="Go").click()
+    page.get_by_role("button", name="Yes, go ahead").click()
+    expect(page.locator(".messagelist .success")).to_have_text(
+        re.compile(r"^Published 1 ")
+    )
+    row = page.get_by_role("row").filter(has_text=HEADLINE)
+    expect(row.locator(".field-published img")).to_have_attribute("alt", "True")
+    screenshot("published")
+
+    # The reader now sees the story.
+    response = reader.goto(article.get_absolute_url())
+    assert response.status == 200
+    expect(reader.get_by_role("heading", level=1)).to_have_text(HEADLINE)
+    expect(reader.get_by_text(STANDFIRST)).to_be_visible()
+    for paragraph in BODY.split("\n\n"):
+        expect(reader.get_by_text(paragraph)).to_be_visible()
+    screenshot("reader-sees-story", reader)
+
+    # "View on site" from the change page opens the story; there is no Delete.
+    row.get_by_role("link", name=HEADLINE).click()
+    expect(page).to_have_title(re.compile(r"\| Change article \|"))
+    expect(page.get_by_role("button", name="Save", exact=True)).to_be_visible()
+    expect(page.get_by_role("link", name="Delete")).to_have_count(0)
+    page.get_by_role("link", name="View on site").click()
+    expect(page).to_have_url(re.compile(re.escape(article.get_absolute_url()) + "$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text(HEADLINE)
+    screenshot("view-on-site")
+
+    problems.assert_none()
+    reader_problems.assert_none()
+
+
+@pytest.fixture
+def published_story(transactional_db):
+    """The story as the editor's journey leaves it, published."""
+    article = make_article(
+        headline=HEADLINE,
+        slug=SLUG,
+        standfirst=STANDFIRST,
+        body=BODY,
+        image_caption=CAPTION,
+        image_credit=CREDIT,
+    )
+    article.tags.add(*TOPICS)
+    article.people.add(make_person(name=PERSON[0], slug=PERSON[1]))
+    for position, (title, url) in enumerate(LINKS, start=1):
+        make_related_link(article, title=title, url=url, position=position)
+    return article
+
+
+@pytest.fixture
+def story_page(reader, published_story):
+    response = reader.goto(published_story.get_absolute_url())
+    assert response.status == 200
+    return reader
+
+
+def test_reader_sees_caption_and_credit_in_the_figure(story_page):
+    caption = story_page.locator("figure figcaption")
+    expect(caption).to_contain_text(CAPTION, timeout=LOADED)
+    expect(caption).to_contain_text(CREDIT, timeout=LOADED)
+
+
+def test_reader_sees_topics_linked_to_their_pages(story_page):
+    for name, slug in TOPICS.items():
+        link = story_page.locator(f'a[href$="/tags/{slug}/"]').first
+        expect(link).to_have_text(name, timeout=LOADED)
+
+
+def test_reader_sees_person_linked_to_their_page(story_page):
+    name, slug = PERSON
+    link = story_page.locator(f'a[href$="/people/{slug}/"]').first
+    expect(link).to_have_text(name, timeout=LOADED)
+
+
+def test_reader_sees_also_read_links(story_page):
+    heading = story_page.get_by_role("heading", name="Also read")
+    section = story_page.locator("section, aside, nav").filter(has=heading)
+    for title, url in LINKS:
+        expect(section.get_by_role("link", name=title)).to_have_attribute(
+            "href", url, timeout=LOADED
+        )
