@@ -219,3 +219,22 @@ class RelatedLink(models.Model):
 
     def __str__(self):
         return self.title
+
+
+class PageGeneration(models.Model):
+    """The token that cached reader pages are valid for (one row, see cache.py).
+
+    It lives in the database so that it changes in the same transaction as the
+    content, and so that a flushed, new or restored database never matches
+    pages made from other data.
+    """
+
+    token = models.CharField(max_length=32)
+    valid_until = models.FloatField(
+        null=True,
+        help_text="Unix time when a scheduled article goes live and the token "
+        "must roll over; empty when nothing is scheduled.",
+    )
+
+    def __str__(self):
+        return self.token

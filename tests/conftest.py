@@ -63,3 +63,12 @@ def editor_client(client, editor):
 def superuser_client(client, superuser):
     client.force_login(superuser)
     return client
+
+
+@pytest.fixture(scope="session")
+def prepared_site(tmp_path_factory):
+    """Collected static files and a migrated SQLite database for tests that
+    start real servers (tests/services.py), made once a run."""
+    from tests.services import prepare_site
+
+    return prepare_site(tmp_path_factory.mktemp("prepared-site"))
