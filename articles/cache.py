@@ -10,15 +10,20 @@ it was made, and is served only while the database still holds that token:
   after bulk work), so the next request on any worker of any server misses;
 - a flushed, new or restored database holds another token (or none), so a page
   made from other data is never served from it;
-- the token also rolls over when a scheduled article's time comes.
+- the token also rolls over when a scheduled article's time comes, and starts
+  afresh after migrate (every deploy), so old templates' pages go too.
 
 Reading the token is one primary-key query per request; the cached page is
-served without sessions, authentication or a view.
+served without sessions, authentication or a view. Each process also keeps
+copies of the shared pages it served last, checked against the same token,
+which saves the round trip to the shared cache on the pages a spike of
+readers asks for.
 """
 
 import hashlib
 import logging
 import secrets
+import threading
 import time
 
 from django.conf import settings
@@ -41,6 +46,8 @@ EXCLUDED_PREFIXES = ("/admin/", "/healthz", "/" + settings.STATIC_URL.lstrip("/"
 # After a cache error, go without the cache for this long instead of making
 # every request wait for a server that is down.
 CACHE_RETRY_SECONDS = 5.0
+# Pages each process keeps in memory (the oldest go first).
+LOCAL_PAGES = 100
 
 
 def invalidate_pages(using=DEFAULT_DB_ALIAS):
@@ -68,6 +75,12 @@ def invalidate_pages(using=DEFAULT_DB_ALIAS):
     return token
 
 
+def forget_generation(using=DEFAULT_DB_ALIAS):
+    """No page made so far will match again: the next request starts a new
+    generation (after migrate, when templates may have changed)."""
+    PageGeneration.objects.using(using).all().delete()
+
+
 def current_generation(using=DEFAULT_DB_ALIAS):
     """The token pages must carry to be served now."""
     connection = connections[using]
@@ -91,6 +104,8 @@ class PageCacheMiddleware:
 
     def __init__(self, get_response):
         self.get_response = get_response
+        self.local_pages = {}
+        self.local_lock = threading.Lock()
 
     def __call__(self, request):
         if request.method not in ("GET", "HEAD") or request.path.startswith(
@@ -106,7 +121,11 @@ class PageCacheMiddleware:
         except (OperationalError, InterfaceError):
             generation = None  # Database down: a stored page beats a 503.
         key = page_key(request)
-        entry = _cache_call("get", key)
+        entry = self.local_pages.get(key)
+        if entry is None or entry[0] != generation:
+            entry = _shared(lambda shared: shared.get(key))
+            if entry is not None and entry[0] == generation:
+                self.remember(key, entry)
         if entry is not None and (generation is None or entry[0] == generation):
             return answer(request, entry, "HIT" if generation else "STALE")
 
@@ -117,10 +136,20 @@ class PageCacheMiddleware:
             if not response.has_header("ETag"):
                 set_response_etag(response)
             entry = (generation, response.content, list(response.items()))
-            _cache_call("set", key, entry, settings.PAGE_CACHE_TIMEOUT)
+            timeout = settings.PAGE_CACHE_TIMEOUT
+            if _shared(lambda shared: shared.set(key, entry, timeout) or "stored"):
+                self.remember(key, entry)
             response["X-Cache"] = "MISS"
             return conditional(request, response)
         return response
+
+    def remember(self, key, entry):
+        """Keep a copy of a page the shared cache holds."""
+        with self.local_lock:
+            self.local_pages.pop(key, None)
+            if len(self.local_pages) >= LOCAL_PAGES:
+                del self.local_pages[next(iter(self.local_pages))]
+            self.local_pages[key] = entry
 
 
 def page_key(request):
@@ -181,13 +210,14 @@ def mark_private_for_staff(request, response):
     return response
 
 
-def _cache_call(method, *args):
-    """The cache is an optimisation: when it fails, go on without it."""
+def _shared(operation):
+    """operation(the shared cache), or None when the cache fails: it is an
+    optimisation, and pages go on uncached without it."""
     backend = caches[DEFAULT_CACHE_ALIAS]
     if time.monotonic() < getattr(backend, "page_cache_retry_at", 0.0):
         return None
     try:
-        return getattr(backend, method)(*args)
+        return operation(backend)
     except Exception:  # Redis down, a full disk, a corrupt file: all the same.
         logger.warning("Page cache unavailable; serving uncached", exc_info=True)
         backend.page_cache_retry_at = time.monotonic() + CACHE_RETRY_SECONDS

@@ -3,7 +3,7 @@
 from django.db import connections
 from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
 
-from articles.cache import invalidate_pages
+from articles.cache import forget_generation, invalidate_pages
 from articles.models import PageGeneration
 
 
@@ -21,7 +21,7 @@ def schema_migrated(sender, using, **kwargs):
     # (Not when migrating back to before the table existed.)
     tables = connections[using].introspection.table_names()
     if PageGeneration._meta.db_table in tables:
-        invalidate_pages(using)
+        forget_generation(using)
 
 
 def connect(app_config):
