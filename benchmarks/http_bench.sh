@@ -41,6 +41,9 @@ NGINX_PID=""
 cleanup() {
     [ -n "$NGINX_PID" ] && kill -QUIT "$NGINX_PID" 2>/dev/null && wait "$NGINX_PID" 2>/dev/null
     [ -n "$SERVER_PID" ] && kill -TERM "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+    if [ -n "${BENCH_REDIS_URL:-}" ]; then  # this run's keys only, never a flush
+        "$PYTHON" -c 'import redis, sys; r = redis.Redis.from_url(sys.argv[1]); keys = list(r.scan_iter(match=sys.argv[2] + ":*")); keys and r.delete(*keys)' "$BENCH_REDIS_URL" "$CACHE_KEY_PREFIX"
+    fi
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -84,7 +87,7 @@ curl -fs -o /dev/null "$BASE/healthz" || { cat "$WORK/gunicorn.log"; exit 1; }
 workers() { pgrep -P "$SERVER_PID" | tr '\n' ' '; }
 echo "commit:   $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 echo "machine:  $(nproc) cores; $(uname -sr)"
-echo "server:   gunicorn.conf.py, $(wc -w <<<"$(workers)") workers${GUNICORN_CMD_ARGS:+ ($GUNICORN_CMD_ARGS)}"
+echo "server:   gunicorn.conf.py${GUNICORN_CMD_ARGS:+ with $GUNICORN_CMD_ARGS}"
 echo "database: ${BENCH_DATABASE_URL:-SQLite file}; cache: ${BENCH_REDIS_URL:-files under var/cache}"
 echo "pages:    article $ARTICLE, topic $TOPIC, static $STATIC"
 echo "data:     1 seed article + $ARTICLES generated; wrk $($WRK --version 2>&1 | head -1 | cut -d' ' -f1-2)"
@@ -195,5 +198,6 @@ echo
 awk -v rss="$largest_rss" -v peak="$largest_peak" 'BEGIN {
     printf "largest worker resident memory: %.1f MiB now, %.1f MiB at its peak\n",
         rss / 1024, peak / 1024 }'
+echo "workers: $(wc -w <<<"$(workers)") (pids $(workers))"
 echo "(ratio: requests/s over the static file's on the same server; errors: wrk socket"
 echo " errors (connect, read, write, timeout); non-2xx: responses neither 2xx nor 3xx)"
