@@ -122,7 +122,7 @@ class PageCacheMiddleware:
             generation = None  # Database down: a stored page beats a 503.
         key = page_key(request)
         entry = self.local_pages.get(key)
-        if entry is None or entry[0] != generation:
+        if entry is None or (generation is not None and entry[0] != generation):
             entry = _shared(lambda shared: shared.get(key))
             if entry is not None and entry[0] == generation:
                 self.remember(key, entry)

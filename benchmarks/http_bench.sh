@@ -60,6 +60,15 @@ if [ -n "${BENCH_REDIS_URL:-}" ]; then
 fi
 mkdir -p "$NEWSROOM_VAR_DIR"
 
+# wait_until_healthy BASE-URL: until /healthz answers 200 (about 20 s at most).
+wait_until_healthy() {
+    for _ in $(seq 100); do
+        curl -fs -o /dev/null "$1/healthz" && return 0
+        sleep 0.2
+    done
+    return 1
+}
+
 free_port() {
     "$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
@@ -78,11 +87,7 @@ export PORT
 "$ROOT/.venv/bin/gunicorn" --config gunicorn.conf.py newsroom.wsgi >"$WORK/gunicorn.log" 2>&1 &
 SERVER_PID=$!
 BASE=http://127.0.0.1:$PORT
-for _ in $(seq 100); do
-    curl -fs -o /dev/null "$BASE/healthz" && break
-    sleep 0.2
-done
-curl -fs -o /dev/null "$BASE/healthz" || { cat "$WORK/gunicorn.log"; exit 1; }
+wait_until_healthy "$BASE" || { cat "$WORK/gunicorn.log"; exit 1; }
 
 workers() { pgrep -P "$SERVER_PID" | tr '\n' ' '; }
 echo "commit:   $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
@@ -149,10 +154,7 @@ if [ -n "$NGINX" ]; then
     "$NGINX" -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" &
     NGINX_PID=$!
     NGINX_BASE=http://127.0.0.1:$NGINX_PORT
-    for _ in $(seq 50); do
-        curl -fs -o /dev/null "$NGINX_BASE/healthz" && break
-        sleep 0.1
-    done
+    wait_until_healthy "$NGINX_BASE" || { cat "$WORK/nginx/error.log"; exit 1; }
     check "$NGINX_BASE$ARTICLE" ""
     check "$NGINX_BASE$ARTICLE" "X-Proxy-Cache: HIT"
     check "$NGINX_BASE/" ""

@@ -175,6 +175,16 @@ def wait_for_port(port, process, log_path, timeout=60):
     raise RuntimeError(f"server did not start: {log_path.read_text()}")
 
 
+def stop(process, graceful_signal, timeout=30):
+    """Ask a server to stop, and make sure it has."""
+    process.send_signal(graceful_signal)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def http_request(port, path, method="GET", headers=None, body=None):
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     try:
@@ -226,12 +236,7 @@ class Server:
         return self
 
     def __exit__(self, *exc_info):
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop(self.process, signal.SIGTERM)  # graceful: workers finish requests
         self.log.close()
 
     def request(self, path, method="GET", headers=None, body=None):
@@ -379,7 +384,7 @@ class Nginx:
 
     def __enter__(self):
         self.process = subprocess.Popen(
-            ["nginx", "-c", str(self.config_path), "-p", str(self.prefix)],
+            [require_nginx(), "-c", str(self.config_path), "-p", str(self.prefix)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.STDOUT,
         )
@@ -387,12 +392,7 @@ class Nginx:
         return self
 
     def __exit__(self, *exc_info):
-        self.process.send_signal(signal.SIGQUIT)
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop(self.process, signal.SIGQUIT)  # nginx's graceful shutdown
 
     def get(self, path, **headers):
         return http_request(self.port, path, headers=headers)
