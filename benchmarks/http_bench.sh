@@ -121,12 +121,12 @@ measure() {
         }
         /Requests\/sec/ { rps = $2 }
         /^ +50%/ { p50 = ms($2) } /^ +99%/ { p99 = ms($2) }
-        /Socket errors/ { gsub(/,/, ""); errors = $4 + $6 + $8 + $10 }
+        /Socket errors/ { gsub(/,/, ""); errors = $4 + $6 + $8 + $10; kinds = $4 "/" $6 "/" $8 "/" $10 }
         /Non-2xx or 3xx/ { non2xx = $5 }
         /requests in/ { total = $1 }
         END {
-            printf "%s\t%d\t%s\t%.1f\t%.1f\t%.1f\t%d\t%d\t%d\n",
-                label, c, d, rps, p50, p99, errors, non2xx, total
+            printf "%s\t%d\t%s\t%.1f\t%.1f\t%.1f\t%d\t%d\t%d\t%s\n",
+                label, c, d, rps, p50, p99, errors, non2xx, total, kinds ? kinds : "0/0/0/0"
         }' "$out" >>"$RESULTS"
 }
 
@@ -137,7 +137,7 @@ check "$BASE$ARTICLE" "" -H "Cookie: sessionid=benchmark-bypass"
 check "$BASE/" ""
 check "$BASE$TOPIC" ""
 check "$BASE$STATIC" ""
-measure "static file (hashed css)" 32 "$DURATION" "$BASE$STATIC"
+measure "static file (hashed)" 32 "$DURATION" "$BASE$STATIC"
 measure "article, cached" 32 "$DURATION" "$BASE$ARTICLE"
 measure "article, uncached" 32 "$DURATION" "$BASE$ARTICLE" -H "Cookie: sessionid=benchmark-bypass"
 measure "home page, cached" 32 "$DURATION" "$BASE/"
@@ -185,16 +185,17 @@ done
 echo
 awk -F'\t' '
     BEGIN {
-        printf "%-40s %5s %5s %9s %8s %8s %7s %7s %8s\n",
-            "page", "conn", "time", "req/s", "p50 ms", "p99 ms", "ratio", "errors", "non-2xx"
+        printf "%-28s %4s %4s %8s %7s %7s %6s %6s %8s %8s\n",
+            "page", "conn", "time", "req/s", "p50 ms", "p99 ms", "ratio", "errors",
+            "(c/r/w/t)", "non-2xx"
     }
     $1 ~ /^static file/ { base = $4 }
     $1 == "nginx: static file" { base = $4 }
     {
         ratio = (base > 0) ? sprintf("%.3f", $4 / base) : "-"
         if ($2 == 64) ratio = "-"
-        printf "%-40s %5d %5s %9.1f %8.1f %8.1f %7s %7d %8d\n",
-            $1, $2, $3, $4, $5, $6, ratio, $7, $8
+        printf "%-28s %4d %4s %8.1f %7.1f %7.1f %6s %6d %9s %8d\n",
+            $1, $2, $3, $4, $5, $6, ratio, $7, $10, $8
     }' "$RESULTS"
 echo
 awk -v rss="$largest_rss" -v peak="$largest_peak" 'BEGIN {
@@ -202,4 +203,5 @@ awk -v rss="$largest_rss" -v peak="$largest_peak" 'BEGIN {
         rss / 1024, peak / 1024 }'
 echo "workers: $(wc -w <<<"$(workers)") (pids $(workers))"
 echo "(ratio: requests/s over the static file's on the same server; errors: wrk socket"
-echo " errors (connect, read, write, timeout); non-2xx: responses neither 2xx nor 3xx)"
+echo " errors (connect/read/write/timeout, a timeout being no answer within 2 s);"
+echo " non-2xx: responses neither 2xx nor 3xx)"
