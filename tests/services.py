@@ -38,7 +38,7 @@ def free_port():
         return sock.getsockname()[1]
 
 
-closed_port = free_port
+closed_port = free_port  # read as: a port where nothing answers
 
 
 def require_redis():
@@ -266,7 +266,7 @@ class Browser:
             body = urlencode(form)
             headers["Content-Type"] = "application/x-www-form-urlencoded"
         response = self.server.request(path, method, headers, body)
-        for cookie in response_cookies(self.server, response):
+        for cookie in response_cookies(response):
             name, _, value = cookie.partition("=")
             self.cookies[name] = value
         return response
@@ -288,7 +288,7 @@ class Browser:
         return response
 
 
-def response_cookies(server, response):
+def response_cookies(response):
     """http.client folds repeated Set-Cookie headers; read them raw instead."""
     raw = response.headers.get("set-cookie", "")
     return [
