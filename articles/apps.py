@@ -8,9 +8,10 @@ class ArticlesConfig(AppConfig):
 
     def ready(self):
         # Receivers that must run however a change arrives (admin, import, code).
-        from articles import history, redirects, search  # noqa: F401
+        from articles import history, redirects, search, signals  # noqa: F401
         from articles.models import Article, Person, Topic
 
         redirects.connect_signals(Article, Topic, Person)
+        signals.connect(self)
         # Migrations that rebuild articles_article on SQLite drop its triggers.
         post_migrate.connect(search.repair_index, sender=self)

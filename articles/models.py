@@ -449,5 +449,24 @@ class Correction(models.Model):
         return f"{self.get_kind_display()} of {when:%Y-%m-%d %H:%M}"
 
 
+class PageGeneration(models.Model):
+    """The token that cached reader pages are valid for (one row, see cache.py).
+
+    It lives in the database so that it changes in the same transaction as the
+    content, and so that a flushed, new or restored database never matches
+    pages made from other data.
+    """
+
+    token = models.CharField(max_length=32)
+    valid_until = models.FloatField(
+        null=True,
+        help_text="Unix time when a scheduled article goes live and the token "
+        "must roll over; empty when nothing is scheduled.",
+    )
+
+    def __str__(self):
+        return self.token
+
+
 # Models that live beside the mechanism they serve; imported here so Django finds them.
 from articles.redirects import SlugRedirect  # noqa: E402, F401

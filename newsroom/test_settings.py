@@ -16,3 +16,6 @@ STORAGES = {
 # WhiteNoise serves from the finders in tests; it wants STATIC_ROOT to exist.
 WHITENOISE_USE_FINDERS = True
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
+# Django's test client logs in without a request, which the login throttle
+# refuses; tests/test_security.py turns it on to test it.
+AXES_ENABLED = False

@@ -5,6 +5,7 @@ from django.views.generic import TemplateView
 
 from articles import sitemaps
 from articles.media import media_urlpatterns
+from newsroom.health import healthz
 
 admin.site.site_header = "Newsroom"
 admin.site.site_title = "Newsroom admin"
@@ -13,6 +14,7 @@ admin.site.index_title = "Editorial desk"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
     path("", include("articles.urls")),
 ]
 

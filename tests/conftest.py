@@ -97,3 +97,19 @@ def media_root(settings, tmp_path_factory):
     """Every test stores uploads in a folder of its own, never in var/media."""
     settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
     return settings.MEDIA_ROOT
+
+
+@pytest.fixture(scope="session")
+def prepared_site(tmp_path_factory):
+    """Collected static files and a migrated SQLite database for tests that
+    start real servers (tests/services.py), made once a run."""
+    from tests.services import prepare_site
+
+    return prepare_site(tmp_path_factory.mktemp("prepared-site"))
+
+
+@pytest.fixture
+def without_page_cache(settings):
+    """For tests of what the views themselves do (queries, ETags): the page cache
+    in front of them would answer instead. tests/test_cache.py tests the cache."""
+    settings.PAGE_CACHE_ENABLED = False

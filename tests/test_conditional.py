@@ -10,7 +10,8 @@ from django.utils.http import http_date
 from articles.models import Article, Person, RelatedLink, Topic
 from tests.conftest import make_article, make_person, make_related_link
 
-pytestmark = pytest.mark.django_db
+# What the views do themselves; the page cache in front is tests/test_cache.py's.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("without_page_cache")]
 
 
 @pytest.fixture

@@ -11,7 +11,8 @@ from articles.feeds import ITEMS_PER_FEED
 from articles.models import Article, Topic
 from tests.conftest import make_article, make_person
 
-pytestmark = pytest.mark.django_db
+# What the views do themselves; the page cache in front is tests/test_cache.py's.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("without_page_cache")]
 
 SITE = "https://news.example.org"
 FEED_TYPES = ["rss", "atom"]

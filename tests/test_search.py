@@ -19,7 +19,8 @@ from articles.search import (
 )
 from tests.conftest import make_article
 
-pytestmark = pytest.mark.django_db
+# What the views do themselves; the page cache in front is tests/test_cache.py's.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("without_page_cache")]
 
 SEARCH_URL = reverse("articles:search")
 on_sqlite = pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite only")

@@ -10,7 +10,8 @@ from articles.models import Article
 from articles.views import more_on_this, server_error
 from tests.conftest import make_article, make_person, make_related_link
 
-pytestmark = pytest.mark.django_db
+# What the views do themselves; the page cache in front is tests/test_cache.py's.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("without_page_cache")]
 
 SEED_BODY = (
     "President Vladimir Putin on Tuesday backed a plan to set up joint military "
