@@ -1,7 +1,20 @@
 """Read scraped article text files and store them as articles.
 
-The file format is described in FORMAT.md (headline, standfirst, optional image
-caption with credit, body, publisher boilerplate, "also read" related stories).
+The format, top to bottom (fixtures/articles/ holds a real example):
+
+    headline                      the first non-empty line
+    standfirst                    the lines up to the first blank line (optional)
+    (blank line)
+    caption. Credit               optional: the first story line, when it ends in
+                                  a fragment of at most five words, no full stop
+    body                          one paragraph per line
+    Read all the Latest News ...  publisher's footer, never stored
+    also read                     optional, in any letter case, then blocks of
+                                  "title" and "summary" lines (summary optional)
+
+UTF-8 with or without a byte-order mark, any line endings; the ends of lines are
+trimmed and runs of blank lines count as one.
+
 `read_article_file` and `parse_article` are pure: bytes in, a ParsedArticle or an
 ImportRefused out. `ArticleImporter` stores parsed files, one transaction per file.
 `load_vocabulary_fixture` adds the people and topics the importer recognises.
@@ -94,7 +107,7 @@ def read_article_file(path):
     except FileNotFoundError:
         raise ImportRefused("no such file") from None
     except OSError as error:
-        raise ImportRefused(f"cannot be read ({error.strerror.lower()})") from None
+        raise ImportRefused(f"cannot be read ({_os_reason(error)})") from None
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
@@ -114,12 +127,16 @@ def read_article_file(path):
             chunks.append(chunk)
             size += len(chunk)
     except OSError as error:
-        raise ImportRefused(f"cannot be read ({error.strerror.lower()})") from None
+        raise ImportRefused(f"cannot be read ({_os_reason(error)})") from None
     finally:
         os.close(fd)
     if size > MAX_FILE_BYTES:
         raise ImportRefused("larger than 1 MB")
     return decode_article_bytes(b"".join(chunks))
+
+
+def _os_reason(error):
+    return (error.strerror or str(error)).lower()
 
 
 def decode_article_bytes(data):
@@ -163,7 +180,7 @@ def _starts_boilerplate(lines, index):
 
 
 def parse_article(text):
-    """Read the text of one file as FORMAT.md describes it."""
+    """Read the text of one file as the module's docstring lays it out."""
     lines = [line.strip() for line in re.split(r"\r\n|\r|\n", text)]
     position = 0
     while position < len(lines) and not lines[position]:
@@ -690,7 +707,7 @@ def load_vocabulary_fixture(path):
         with open(path, "rb") as stream:
             objects = [item.object for item in serializers.deserialize("json", stream)]
     except OSError as error:
-        raise ImportRefused(error.strerror.lower()) from None
+        raise ImportRefused(_os_reason(error)) from None
     except DeserializationError as error:
         reason = str(error).strip().splitlines()[0]
         raise ImportRefused(f"not a valid fixture: {reason}") from None

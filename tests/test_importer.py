@@ -172,7 +172,7 @@ def test_seed_is_on_the_home_page_after_import(vocabulary, client):
             None,
         ),  # the fragment ends a sentence
         ("Talks ended early with no deal", None),  # no ". " at all
-        ("Dr. Smith", ("Dr", "Smith")),  # the rule as written: one word, no full stop
+        ("Putin lands in St. Petersburg for talks.", None),  # an ordinary paragraph
     ],
 )
 def test_caption_rule_takes_a_short_final_fragment_as_credit(line, expected):
