@@ -367,13 +367,15 @@ def _ids_by_term(rows):
 
 _WORD = re.compile(r"\w+(?:['’-]\w+)*")
 _SENTENCE_ENDS = tuple(".!?:;\"'“”‘’(")
-# Capitalised for grammar, not because they name someone.
+# Capitalised for grammar or as a title, not because they name someone.
 _NOT_NAME_WORDS = """
-    A After An And As At Before But By Dr During Earlier For From He Her His I If In
-    It Its Later Mr Mrs Ms Of On Or Our President Prime She Since That The Their
-    These They This Those To We When While With Monday Tuesday Wednesday Thursday
-    Friday Saturday Sunday January February March April May June July August
-    September October November December
+    A After An And As At Before But By During Earlier For From He Her His I If In It
+    Its Later Of On Or Our She Since That The Their These They This Those To We When
+    While With Monday Tuesday Wednesday Thursday Friday Saturday Sunday January
+    February March April May June July August September October November December
+    Ambassador Chairman Chancellor Chief Commissioner Defence Defense Dr Foreign
+    General Governor King Leader Mayor Minister Mr Mrs Ms Pope President Prime
+    Prince Princess Queen Secretary Senator Speaker
 """
 _NOT_NAMES = frozenset(_NOT_NAME_WORDS.split())
 
@@ -407,24 +409,28 @@ def _capitalised_runs(text):
 def unknown_names(text, people, topics):
     """Capitalised names in the text that match no person (nor any topic).
 
-    A hint for editors, so it errs on the side of listing: single capitalised
-    words count unless they open a sentence.
+    A hint for editors, so it errs on the side of listing. Titles, function
+    words and topic keywords split a run ("Ukrainian President Volodymyr
+    Zelensky" gives "Volodymyr Zelensky"); a single word opening a sentence is
+    left out, being capitalised for grammar.
     """
     names = []
-    for words, starts_sentence in _capitalised_runs(text):
-        while words and words[0] in _NOT_NAMES:
-            words, starts_sentence = words[1:], False
-        while words and words[-1] in _NOT_NAMES:
-            words = words[:-1]
-        name = " ".join(words)
-        if (
-            not words
-            or (len(words) == 1 and starts_sentence)
-            or name in topics
-            or people.ids_in(name)
-        ):
-            continue
-        names.append(name)
+    for run, run_starts_sentence in _capitalised_runs(text):
+        part, part_starts_sentence = [], False
+        for index, word in enumerate([*run, None]):
+            if word is not None and word not in _NOT_NAMES and word not in topics:
+                if not part:
+                    part_starts_sentence = run_starts_sentence and index == 0
+                part.append(word)
+                continue
+            name = " ".join(part)
+            if part and not (
+                (len(part) == 1 and part_starts_sentence)
+                or name in topics
+                or people.ids_in(name)
+            ):
+                names.append(name)
+            part = []
     return names
 
 

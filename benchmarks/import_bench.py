@@ -201,10 +201,11 @@ def main():
         results.append((f"{stored:,} articles stored", *timed_import(second, count)))
         results.append(("same files again, unchanged", *timed_import(second, count)))
 
+        load = ", ".join(f"{figure:.1f}" for figure in os.getloadavg())
         print(
             f"\nSQLite {sqlite3.sqlite_version} (WAL, synchronous=NORMAL), "
-            f"{os.cpu_count()} cores, {count} articles per batch, 3 related links "
-            f"each\n"
+            f"{os.cpu_count()} cores (load average now {load}), {count} articles "
+            f"per batch, 3 related links each\n"
         )
         print(
             f"{'import into':<30} {'seconds':>8} {'articles/s':>11} "

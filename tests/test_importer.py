@@ -775,7 +775,8 @@ def test_verbosity_2_lists_each_file_and_names_that_match_no_person(
     vocabulary, tmp_path
 ):
     body = (
-        "Volodymyr Zelensky met Emmanuel Macron's advisers on Tuesday.",
+        "Ukrainian President Volodymyr Zelensky met Emmanuel Macron's aides on "
+        "Tuesday.",
         "In October, Putin said Zelensky had not called.",
     )
     path = write(tmp_path, "story.txt", story(headline="Leaders meet", body=body))
