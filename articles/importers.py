@@ -509,10 +509,9 @@ class ArticleImporter:
                 if self.dry_run:
                     transaction.set_rollback(True)
         except DatabaseError as error:
-            reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
-            raise ImportRefused(
-                f"database error: {reason or type(error).__name__}"
-            ) from error
+            message = str(error).strip()
+            reason = message.splitlines()[0] if message else type(error).__name__
+            raise ImportRefused(f"database error: {reason}") from error
         if not self.dry_run:
             self._remember(remembered)
         if self.find_unknown_names:
@@ -544,8 +543,8 @@ class ArticleImporter:
         article.save()
         remembered.articles.append((article.headline, article.pk, article.slug))
         own_text = parsed.own_text()
-        self._add_links(article, PEOPLE, self.people.ids_in(own_text))
-        self._add_links(article, TOPICS, self.topics.ids_in(own_text))
+        self._add_relations(article, PEOPLE, self.people.ids_in(own_text))
+        self._add_relations(article, TOPICS, self.topics.ids_in(own_text))
         self._create_links(article, self._planned_links(article, parsed), remembered)
         relinked = self._resolve_links_to(article, remembered)
         return ImportResult("created", article, relinked)
@@ -577,8 +576,8 @@ class ArticleImporter:
             # Saved even when only its relations changed, so updated_at moves and
             # post_save tells listeners (the page cache) that the article changed.
             article.save()
-            self._add_links(article, PEOPLE, new_people)
-            self._add_links(article, TOPICS, new_topics)
+            self._add_relations(article, PEOPLE, new_people)
+            self._add_relations(article, TOPICS, new_topics)
             if links_changed:
                 article.related_links.all().delete()
                 remembered.gone_links.extend(
@@ -608,7 +607,7 @@ class ArticleImporter:
         return slug
 
     @staticmethod
-    def _add_links(article, relation, target_ids):
+    def _add_relations(article, relation, target_ids):
         """Link the article to more people or topics (never yet linked), in one insert.
 
         The managers' add() would first query the links that exist (taggit's
