@@ -26,8 +26,12 @@ var/secret_key: | $(BIN)/python
 	mkdir -p var
 	umask 077 && $(BIN)/python -c "import secrets; print(secrets.token_urlsafe(50))" > $@
 
+# Safe to re-run: loading the fixtures adds only the people, topics and articles
+# not stored yet, and keeps editors' changes to those that are.
 run: install var/secret_key
 	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py load_vocabulary fixtures/people.json fixtures/topics.json
+	$(BIN)/python manage.py import_articles --new-only fixtures/articles
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/gunicorn --config gunicorn.conf.py newsroom.wsgi
 

@@ -25,6 +25,7 @@ import logging
 import secrets
 import threading
 import time
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
@@ -48,6 +49,39 @@ EXCLUDED_PREFIXES = ("/admin/", "/healthz", "/" + settings.STATIC_URL.lstrip("/"
 CACHE_RETRY_SECONDS = 5.0
 # Pages each process keeps in memory (the oldest go first).
 LOCAL_PAGES = 100
+
+
+_batch = threading.local()
+
+
+@contextmanager
+def invalidation_batch():
+    """Invalidate once, at the end of the block, for every change made in it.
+
+    For work that changes many rows inside one transaction (an imported file, a
+    bulk action): put the block inside the transaction, so the new token still
+    commits, or rolls back, with the changes. Nested blocks join the outer one.
+    """
+    if getattr(_batch, "pending", None) is not None:
+        yield
+        return
+    _batch.pending = set()
+    try:
+        yield
+        pending = _batch.pending
+    finally:
+        _batch.pending = None
+    for using in sorted(pending):
+        invalidate_pages(using)
+
+
+def content_changed(using=DEFAULT_DB_ALIAS):
+    """What the signal receivers call: invalidate now, or at the batch's end."""
+    pending = getattr(_batch, "pending", None)
+    if pending is None:
+        invalidate_pages(using)
+    else:
+        pending.add(using)
 
 
 def invalidate_pages(using=DEFAULT_DB_ALIAS):

@@ -101,6 +101,11 @@ class TaggedArticle(TaggedItemBase):
         unique_together = [("content_object", "tag")]
         verbose_name = "article topic"
 
+    def __str__(self):
+        # By key: taggit's own text loads the article and the topic, a query each
+        # for every tag of every article a revision records.
+        return f"article {self.content_object_id} tagged with topic {self.tag_id}"
+
 
 LEAD_IMAGE_NEEDS_ALT_TEXT = (
     "The lead image has no alt text: add it on the image (describe what the photo "

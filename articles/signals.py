@@ -3,17 +3,17 @@
 from django.db import connections
 from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
 
-from articles.cache import forget_generation, invalidate_pages
+from articles.cache import content_changed, forget_generation
 from articles.models import PageGeneration
 
 
 def content_saved_or_deleted(sender, using, **kwargs):
-    invalidate_pages(using)
+    content_changed(using)
 
 
 def content_relations_changed(sender, action, using, **kwargs):
     if action in ("post_add", "post_remove", "post_clear"):
-        invalidate_pages(using)
+        content_changed(using)
 
 
 def schema_migrated(sender, using, **kwargs):

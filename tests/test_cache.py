@@ -293,3 +293,22 @@ def test_pages_are_shared_through_redis_when_configured(db, reader, settings):
         assert second.status_code == 200
     finally:
         delete_redis_keys(redis_url, prefix)
+
+
+@pytest.mark.django_db
+def test_an_imported_file_invalidates_pages_once_inside_its_transaction():
+    from pathlib import Path
+
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    seed = Path(__file__).resolve().parent.parent / "fixtures/articles"
+    before = current_generation()
+    with CaptureQueriesContext(connection) as queries:
+        call_command("import_articles", str(seed), verbosity=0)
+    bumps = [
+        q for q in queries.captured_queries if "articles_pagegeneration" in q["sql"]
+    ]
+    assert len(bumps) == 1
+    assert current_generation() != before

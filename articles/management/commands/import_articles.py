@@ -1,0 +1,105 @@
+from collections import Counter
+
+from django.core.management.base import BaseCommand, CommandError
+
+from articles.importers import ArticleImporter, ImportRefused, expand_paths
+
+OUTCOMES = ("created", "updated", "unchanged", "failed")
+# Runs of at least this many files report progress about ten times.
+PROGRESS_FROM_FILES = 100
+
+
+class Command(BaseCommand):
+    help = (
+        "Import scraped article text files: headline, standfirst, image caption "
+        "and credit, body and related stories, linked to the people and topics "
+        "they mention. An article is known by its headline: importing a file "
+        "again updates it in place. Each file is one transaction; a file that "
+        "cannot be imported is reported on stderr as '<path>: <reason>', and "
+        "the exit status is then 1."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "paths",
+            nargs="+",
+            metavar="PATH",
+            help="An article file, or a folder whose *.txt files are imported "
+            "in name order.",
+        )
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="Read every file and report what would be created or updated, "
+            "but write nothing.",
+        )
+        parser.add_argument(
+            "--draft",
+            action="store_true",
+            help="Create new articles as drafts instead of publishing them. "
+            "Articles already stored keep their status.",
+        )
+        parser.add_argument(
+            "--new-only",
+            action="store_true",
+            help="Leave articles that are already stored exactly as they are "
+            "(count them unchanged); only add new ones.",
+        )
+
+    def handle(self, *args, **options):
+        verbosity = options["verbosity"]
+        dry_run = options["dry_run"]
+        paths = expand_paths(options["paths"])
+        if not paths:
+            raise CommandError(
+                "Nothing to import: no *.txt files in " + ", ".join(options["paths"])
+            )
+
+        importer = ArticleImporter(
+            draft=options["draft"],
+            dry_run=dry_run,
+            new_only=options["new_only"],
+            find_unknown_names=verbosity >= 2,
+        )
+        counts = Counter(dict.fromkeys(OUTCOMES, 0))
+        names = Counter()
+        progress_every = (
+            max(1, len(paths) // 10) if len(paths) >= PROGRESS_FROM_FILES else 0
+        )
+        for number, path in enumerate(paths, start=1):
+            try:
+                result = importer.import_file(path)
+            except ImportRefused as refusal:
+                counts["failed"] += 1
+                self.stderr.write(f"{path}: {refusal}")
+            else:
+                counts[result.outcome] += 1
+                names.update(result.unknown_names)
+                if verbosity >= 2:
+                    prefix = "would be " if dry_run else ""
+                    self.stdout.write(
+                        f"{prefix}{result.outcome}: {path} ({result.article.slug})"
+                    )
+            if verbosity == 1 and progress_every and number % progress_every == 0:
+                self.stdout.write(f"{number}/{len(paths)} files: {_summary(counts)}")
+
+        if verbosity >= 2 and names:
+            self.stdout.write("Capitalised names that match no person:")
+            for name, count in sorted(
+                names.items(), key=lambda item: (-item[1], item[0])
+            ):
+                self.stdout.write(f"  {name} ({count})")
+        if verbosity >= 1:
+            summary = _summary(counts)
+            if dry_run:
+                summary += " (dry run: nothing was written)"
+            style = self.style.ERROR if counts["failed"] else self.style.SUCCESS
+            self.stdout.write(summary, style_func=style)
+        if counts["failed"]:
+            # The summary is already out; a CommandError would add a second
+            # message to stderr, where each failed file has exactly one line.
+            raise SystemExit(1)
+
+
+def _summary(counts):
+    return ", ".join(f"{outcome} {counts[outcome]}" for outcome in OUTCOMES)
