@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
-from django.db.models import Max
+from django.db.models import Max, Min
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from django.urls import reverse
@@ -121,6 +121,11 @@ class ArticleQuerySet(models.QuerySet):
         return self.filter(
             status=Article.Status.PUBLISHED, published_at__gt=timezone.now()
         )
+
+    def next_publication_at(self):
+        """When the next scheduled article goes live, or None: no cache may keep
+        a page past it, since nothing runs at that minute (articles/scheduling.py)."""
+        return self.scheduled().aggregate(next=Min("published_at"))["next"]
 
     def last_modified_at(self):
         """The newest Article.modified_at among these articles, in one query."""
