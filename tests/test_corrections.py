@@ -1,4 +1,3 @@
-import json
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -15,6 +14,7 @@ from pytest_django.asserts import assertContains, assertNotContains
 from articles.models import Article, Correction
 from tests.conftest import make_article
 from tests.html_forms import form_data
+from tests.test_metadata import json_ld
 
 pytestmark = pytest.mark.django_db
 
@@ -134,15 +134,6 @@ def test_a_correction_dated_in_the_future_is_refused(editor_client):
 # On the site
 
 CORRECTED = datetime(2024, 5, 3, 14, 5, tzinfo=UTC)
-
-
-def json_ld(response):
-    blocks = re.findall(
-        r'<script type="application/ld\+json">(.*?)</script>',
-        response.content.decode(),
-        re.DOTALL,
-    )
-    return {data["@type"]: data for data in map(json.loads, blocks)}
 
 
 def iso(moment):
