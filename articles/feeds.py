@@ -13,10 +13,11 @@ from django.contrib.syndication.views import Feed
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
-from django.utils.html import escape, format_html_join
+from django.utils.html import escape, format_html_join, linebreaks
+from django.utils.http import http_date
 from django.views.decorators.http import condition
 
-from articles.models import Article, Person, Topic
+from articles.models import Article, Correction, Person, Topic
 
 ITEMS_PER_FEED = 30
 
@@ -74,7 +75,9 @@ class LatestArticlesFeed(Feed):
         return settings.SITE_NAME
 
     def items(self, obj):
-        return self.articles(obj).prefetch_related("tags")[:ITEMS_PER_FEED]
+        return self.articles(obj).prefetch_related("tags", "corrections")[
+            :ITEMS_PER_FEED
+        ]
 
     def item_title(self, article):
         return xml_text(article.headline)
@@ -89,7 +92,7 @@ class LatestArticlesFeed(Feed):
         return article.published_at
 
     def item_updateddate(self, article):
-        return max(article.updated_at, article.published_at)
+        return article.modified_at
 
     def item_categories(self, article):
         return [xml_text(topic.name) for topic in article.tags.all()]
@@ -104,17 +107,24 @@ class LatestArticlesFeed(Feed):
         key = (self.url_name, tuple(sorted(kwargs.items())))
         if key not in versions:
             obj = self.get_object(request, **kwargs)
-            rows = list(
-                self.articles(obj).values_list("pk", "published_at", "updated_at")[
-                    :ITEMS_PER_FEED
-                ]
-            )
+            rows = self.version_rows(obj)
             fingerprint = repr((self.title(obj), self.description(obj), rows))
             versions[key] = (
                 hashlib.sha256(fingerprint.encode()).hexdigest()[:32],
                 max((max(dates) for _, *dates in rows), default=None),
             )
         return versions[key]
+
+    def version_rows(self, obj):
+        """(id, time, time, ...) of each item: what the feed's version covers.
+
+        A correction moves its article's updated_at (articles/history.py).
+        """
+        return list(
+            self.articles(obj).values_list("pk", "published_at", "updated_at")[
+                :ITEMS_PER_FEED
+            ]
+        )
 
 
 class LatestArticlesAtomFeed(LatestArticlesFeed):
@@ -176,6 +186,64 @@ class PersonAtomFeed(PersonFeed, LatestArticlesAtomFeed):
     url_name = "articles:person_feed_atom"
 
 
+class CorrectionsFeed(LatestArticlesFeed):
+    """The newest corrections and clarifications, each linking to its box on
+    the article page."""
+
+    url_name = "articles:corrections_feed_rss"
+
+    def corrections(self):
+        return Correction.objects.published().select_related("article")
+
+    def title(self, obj):
+        return xml_text(f"Corrections and clarifications | {settings.SITE_NAME}")
+
+    def description(self, obj):
+        return (
+            f"Every correction and clarification to stories from {settings.SITE_NAME}."
+        )
+
+    def link(self, obj):
+        return site_url(reverse("articles:corrections"))
+
+    def items(self, obj):
+        return self.corrections().order_by("-published_at", "-id")[:ITEMS_PER_FEED]
+
+    def item_title(self, correction):
+        return xml_text(f"{correction.get_kind_display()}: {correction.article}")
+
+    def item_link(self, correction):
+        return site_url(correction.get_absolute_url())
+
+    def item_description(self, correction):
+        return linebreaks(xml_text(correction.text), autoescape=True)
+
+    def item_pubdate(self, correction):
+        return correction.published_at
+
+    def item_updateddate(self, correction):
+        return correction.published_at
+
+    def item_categories(self, correction):
+        return [correction.get_kind_display()]
+
+    def version_rows(self, obj):
+        # A correction's article going live, being retitled or moving to a new
+        # slug changes its entry too.
+        return list(
+            self.corrections()
+            .order_by("-published_at", "-id")
+            .values_list(
+                "pk", "published_at", "article__published_at", "article__updated_at"
+            )[:ITEMS_PER_FEED]
+        )
+
+
+class CorrectionsAtomFeed(CorrectionsFeed):
+    feed_type = Atom1Feed
+    url_name = "articles:corrections_feed_atom"
+
+
 def full_story_html(article):
     """Standfirst and body as HTML paragraphs of escaped text."""
     paragraphs = [article.standfirst, *article.paragraphs()]
@@ -193,7 +261,19 @@ def conditional(feed):
     def last_modified(request, **kwargs):
         return feed.version(request, **kwargs)[1]
 
-    return condition(etag_func=etag, last_modified_func=last_modified)(feed)
+    conditional_feed = condition(etag_func=etag, last_modified_func=last_modified)(feed)
+
+    def view(request, **kwargs):
+        response = conditional_feed(request, **kwargs)
+        # Django's Feed dates the response by its entries' update times, which
+        # leave out changes such as a new slug; the 304 decision uses the
+        # version's time, and the header must say the same.
+        changed = last_modified(request, **kwargs)
+        if response.status_code == 200 and changed:
+            response.headers["Last-Modified"] = http_date(changed.timestamp())
+        return response
+
+    return view
 
 
 site_rss = conditional(LatestArticlesFeed())
@@ -202,3 +282,5 @@ topic_rss = conditional(TopicFeed())
 topic_atom = conditional(TopicAtomFeed())
 person_rss = conditional(PersonFeed())
 person_atom = conditional(PersonAtomFeed())
+corrections_rss = conditional(CorrectionsFeed())
+corrections_atom = conditional(CorrectionsAtomFeed())

@@ -34,7 +34,14 @@ from django.db.models import (
 from django.db.models.functions import Cast, Coalesce, Concat, Greatest
 from django.views.decorators.http import condition
 
-from articles.models import Article, Person, RelatedLink, TaggedArticle, Topic
+from articles.models import (
+    Article,
+    Correction,
+    Person,
+    RelatedLink,
+    TaggedArticle,
+    Topic,
+)
 
 ArticlePeople = Article.people.through
 NO_TIME = Value(None, output_field=DateTimeField())
@@ -103,8 +110,15 @@ def article_page(slug):
     links = RelatedLink.objects.filter(article__in=article).annotate(
         target_is_live=Exists(Article.objects.published().filter(pk=OuterRef("target")))
     )
+    corrections = Correction.objects.filter(article__in=article)
     rows = _fetch(
         _each(article, "article", "pk", changed=_went_live_or_changed()),
+        _each(
+            corrections,
+            "correction",
+            *("pk", "kind", "published_at", "text"),
+            changed="published_at",
+        ),
         _each(Topic.objects.filter(pk__in=topics), "topic", "pk", "name", "slug"),
         _each(
             Person.objects.filter(pk__in=people), "person", "pk", changed="updated_at"
@@ -142,6 +156,21 @@ def person_page(slug):
         links,
         Article.objects.published().filter(pk__in=links.values("article")),
     )
+
+
+def corrections_page():
+    """/corrections/ (every page of it): the corrections of published stories.
+
+    Their count, newest id and newest time. Editing or removing a correction
+    moves its article's updated_at (articles/history.py), and with it the
+    newest time, unless the article was left with no correction at all: then
+    the count alone moves the ETag.
+    """
+    corrections = Correction.objects.published()
+    changed = Max(
+        Greatest("published_at", "article__published_at", "article__updated_at")
+    )
+    return _version(_fetch(_totals(corrections, "corrections", changed=changed)))
 
 
 def _listing_version(subject, links, articles):

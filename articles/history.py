@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import reversion
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
-from django.db.models.signals import post_save, pre_save
+from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -27,7 +27,14 @@ from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 from reversion.models import Version
 
-from articles.models import Article, Person, RelatedLink, TaggedArticle, Topic
+from articles.models import (
+    Article,
+    Correction,
+    Person,
+    RelatedLink,
+    TaggedArticle,
+    Topic,
+)
 
 if not reversion.is_registered(Article):
     reversion.register(RelatedLink)
@@ -116,6 +123,19 @@ def stamp_content_update(sender, instance, raw, **kwargs):
     elif raw:
         # A restored snapshot brings its text back, not its older notice time.
         instance.content_updated_at = before["content_updated_at"]
+
+
+@receiver(post_save, sender=Correction, dispatch_uid="correction-saved-touches-article")
+@receiver(
+    post_delete, sender=Correction, dispatch_uid="correction-gone-touches-article"
+)
+def touch_corrected_article(sender, instance, **kwargs):
+    """A correction added, edited or removed changes the article's page, so the
+    article's updated_at moves: its ETag, Last-Modified and feed entries follow.
+    (An update() leaves the "Updated" notice and the revisions alone.)"""
+    if kwargs.get("raw"):
+        return
+    Article.objects.filter(pk=instance.article_id).update(updated_at=timezone.now())
 
 
 # Reading revisions back: snapshots and field-by-field differences.

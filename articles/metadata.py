@@ -6,7 +6,6 @@ filter serialises it so that no text can close the <script> element.
 """
 
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from django.conf import settings
 from django.urls import reverse
@@ -14,9 +13,6 @@ from django.utils import timezone
 from django.utils.text import Truncator
 
 from articles.models import Person
-
-# Saving an article while publishing it is not an update worth showing.
-UPDATE_GRACE = timedelta(minutes=5)
 
 
 @dataclass
@@ -65,7 +61,7 @@ def article(article):
         # The first topic by name stands for the section the story is filed in.
         trail.append((topics[0].name, topics[0].get_absolute_url()))
     trail.append((article.headline, path))
-    published, modified = article.published_at, last_modified(article)
+    published, modified = article.published_at, article.modified_at
     news_article = {
         "@context": "https://schema.org",
         "@type": "NewsArticle",
@@ -81,6 +77,14 @@ def article(article):
         "publisher": _publisher(),
         "isAccessibleForFree": True,
         "inLanguage": language_tag(),
+        "correction": [
+            {
+                "@type": "CorrectionComment",
+                "text": correction.text,
+                "datePublished": iso_datetime(correction.published_at),
+            }
+            for correction in article.corrections.all()
+        ],
     }
     if topics:
         news_article["articleSection"] = topics[0].name
@@ -102,6 +106,21 @@ def topic_index():
 
 def person_index():
     return _index("People", "articles:people", "Everyone in our stories.")
+
+
+def corrections(page):
+    """/corrections/: every correction and clarification, newest first."""
+    title = "Corrections and clarifications"
+    path = reverse("articles:corrections")
+    trail = [("Home", reverse("articles:home")), (title, path)]
+    return PageMeta(
+        title=title if page.number == 1 else f"{title}, page {page.number}",
+        description=f"Every correction and clarification to stories from "
+        f"{settings.SITE_NAME}, newest first.",
+        path=_page_path(path, page),
+        breadcrumbs=trail,
+        json_ld=[_breadcrumb_list(trail)],
+    )
 
 
 def listing(subject, page):
@@ -190,21 +209,6 @@ def describe(article):
         return article.standfirst
     paragraphs = article.paragraphs()
     return Truncator(paragraphs[0]).chars(200) if paragraphs else article.headline
-
-
-def last_modified(article):
-    """When readers last saw a change: never before publication."""
-    if article.published_at is None:
-        return article.updated_at
-    return max(article.published_at, article.updated_at)
-
-
-def was_updated(article):
-    """Edited after publication (beyond the save that published it)."""
-    return (
-        article.published_at is not None
-        and article.updated_at - article.published_at > UPDATE_GRACE
-    )
 
 
 def _index(title, url_name, description):

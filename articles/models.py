@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
+from django.db.models import Max, Min
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from django.urls import reverse
@@ -126,6 +127,20 @@ class ArticleQuerySet(models.QuerySet):
             status=Article.Status.PUBLISHED, published_at__gt=timezone.now()
         )
 
+    def next_publication_at(self):
+        """When the next scheduled article goes live, or None: no cache may keep
+        a page past it, since nothing runs at that minute (articles/scheduling.py)."""
+        return self.scheduled().aggregate(next=Min("published_at"))["next"]
+
+    def last_modified_at(self):
+        """The newest Article.modified_at among these articles, in one query."""
+        latest = self.aggregate(
+            published=Max("published_at"),
+            updated=Max("content_updated_at"),
+            corrected=Max("corrections__published_at"),
+        )
+        return max(filter(None, latest.values()), default=None)
+
 
 class Article(models.Model):
     class Status(models.TextChoices):
@@ -239,6 +254,25 @@ class Article(models.Model):
             and self.published_at is not None
             and self.published_at <= timezone.now()
         )
+
+    @property
+    def text_updated_at(self):
+        """The time of the page's "Updated" notice, or None: when the headline,
+        standfirst or body last changed after publication (minor edits aside).
+        Slug, topic, people and photo changes and corrections never move it."""
+        updated, published = self.content_updated_at, self.published_at
+        if updated is None or published is None or updated <= published:
+            return None
+        return updated
+
+    @property
+    def modified_at(self):
+        """When readers last saw the story change: its publication, its "Updated"
+        time or its newest correction (dateModified, feeds' updated, sitemaps'
+        lastmod). Prefetch "corrections" when reading it for many articles."""
+        times = [self.published_at, self.text_updated_at]
+        times += [correction.published_at for correction in self.corrections.all()]
+        return max(filter(None, times), default=None)
 
     def paragraphs(self):
         return [p.strip() for p in re.split(r"\n\s*\n", self.body) if p.strip()]
@@ -422,6 +456,12 @@ def delete_image_files(sender, instance, **kwargs):
     )
 
 
+class CorrectionQuerySet(models.QuerySet):
+    def published(self):
+        """Corrections readers may see: those of published articles."""
+        return self.filter(article__in=Article.objects.published())
+
+
 class Correction(models.Model):
     class Kind(models.TextChoices):
         CORRECTION = "correction", "Correction"
@@ -446,12 +486,31 @@ class Correction(models.Model):
         help_text="What the article got wrong or left unclear, and what is right."
     )
 
+    objects = CorrectionQuerySet.as_manager()
+
     class Meta:
         ordering = ["published_at", "id"]
 
     def __str__(self):
         when = timezone.localtime(self.published_at)
         return f"{self.get_kind_display()} of {when:%Y-%m-%d %H:%M}"
+
+    def get_absolute_url(self):
+        return f"{self.article.get_absolute_url()}#{self.anchor}"
+
+    def clean(self):
+        super().clean()
+        # A correction is public as soon as it is saved: a future time would
+        # show readers a date that has not come yet.
+        if self.published_at and self.published_at > timezone.now():
+            raise ValidationError(
+                {"published_at": "A correction cannot be dated in the future."}
+            )
+
+    @property
+    def anchor(self):
+        """The id of its box on the article page."""
+        return f"correction-{self.pk}"
 
 
 class PageGeneration(models.Model):

@@ -10,13 +10,13 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.sitemaps import Sitemap
 from django.contrib.sitemaps.views import SitemapIndexItem, x_robots_tag
-from django.db.models import Max
+from django.db.models import Max, Prefetch
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 
 from articles.feeds import site_url, xml_text
-from articles.models import Article, Person, Topic
+from articles.models import Article, Correction, Person, Topic
 
 
 class SiteUrlSitemap(Sitemap):
@@ -31,16 +31,18 @@ class SiteUrlSitemap(Sitemap):
 
 class ArticleSitemap(SiteUrlSitemap):
     def items(self):
-        return Article.objects.published().only("slug", "published_at", "updated_at")
+        times = Correction.objects.only("article_id", "published_at")
+        return (
+            Article.objects.published()
+            .only("slug", "published_at", "content_updated_at")
+            .prefetch_related(Prefetch("corrections", queryset=times))
+        )
 
     def lastmod(self, article):
-        return max(article.updated_at, article.published_at)
+        return article.modified_at
 
     def get_latest_lastmod(self):
-        latest = Article.objects.published().aggregate(
-            Max("updated_at"), Max("published_at")
-        )
-        return max(filter(None, latest.values()), default=None)
+        return Article.objects.published().last_modified_at()
 
 
 class TopicSitemap(SiteUrlSitemap):

@@ -24,3 +24,12 @@ urlpatterns += [
     path("people/<slug:slug>/feed/atom/", feeds.person_atom, name="person_feed_atom"),
     path("search/", views.search, name="search"),
 ]
+
+# Corrections and clarifications (issue 12).
+urlpatterns += [
+    path("corrections/", views.correction_list, name="corrections"),
+    path("corrections/feed/rss/", feeds.corrections_rss, name="corrections_feed_rss"),
+    path(
+        "corrections/feed/atom/", feeds.corrections_atom, name="corrections_feed_atom"
+    ),
+]

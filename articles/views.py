@@ -14,8 +14,21 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.csrf import requires_csrf_token
 
 from articles import metadata
-from articles.freshness import article_page, conditional_page, person_page, topic_page
-from articles.models import Article, Person, RelatedLink, TaggedArticle, Topic
+from articles.freshness import (
+    article_page,
+    conditional_page,
+    corrections_page,
+    person_page,
+    topic_page,
+)
+from articles.models import (
+    Article,
+    Correction,
+    Person,
+    RelatedLink,
+    TaggedArticle,
+    Topic,
+)
 from articles.search import MAX_QUERY_LENGTH, parse_query, search_articles
 
 PAGE_SIZE = 20
@@ -60,9 +73,6 @@ def article_detail(request, slug):
             "topics": metadata.topics_of(article),
             "preview": preview,
             "more_on_this": more_on_this(article),
-            "updated_at": metadata.last_modified(article)
-            if metadata.was_updated(article)
-            else None,
             "meta": metadata.article(article),
         },
     )
@@ -118,6 +128,22 @@ def person_detail(request, slug):
     person = get_object_or_404(Person, slug=slug)
     articles = Article.objects.published().filter(people=person)
     return _listing(request, "articles/person_detail.html", person, articles)
+
+
+@conditional_page(corrections_page)
+def correction_list(request):
+    """Every correction and clarification with its story, newest first."""
+    corrections = (
+        Correction.objects.published()
+        .select_related("article")
+        .order_by("-published_at", "-id")
+    )
+    page = paginate(request, corrections)
+    return render(
+        request,
+        "articles/correction_list.html",
+        {"page": page, "meta": metadata.corrections(page)},
+    )
 
 
 def _listing(request, template_name, subject, articles):
@@ -202,14 +228,14 @@ def more_on_this(article):
 
 
 def _article_with_everything(queryset, slug):
-    """The article with its topics, people and related links: four queries."""
+    """The article with its topics, people, links and corrections: five queries."""
     live_target = Article.objects.published().filter(pk=OuterRef("target"))
     links = RelatedLink.objects.select_related("target").annotate(
         target_is_live=Exists(live_target)
     )
     try:
         return queryset.prefetch_related(
-            "tags", "people", Prefetch("related_links", queryset=links)
+            "tags", "people", Prefetch("related_links", queryset=links), "corrections"
         ).get(slug=slug)
     except Article.DoesNotExist:
         return None

@@ -58,6 +58,10 @@ def newsroom():
     make_related_link(article, title="On this site", summary="Sum.", target=linked)
     make_related_link(article, title="Elsewhere", url="https://example.com/a?b=1&c=2")
     make_related_link(article, title="Plain text only")
+    article.corrections.create(
+        text="An earlier version said <b>Monday</b>.\n\nIt was Tuesday & not Monday."
+    )
+    article.corrections.create(kind="clarification", text="The centres train & test.")
     for _ in range(25):
         make_article().tags.add("Russia")
     topic = article.tags.get(slug="russia")
@@ -82,6 +86,7 @@ def test_every_page_type_passes_the_nu_html_checker(
         "topic-page-2": ("/tags/russia/?page=2", 200),
         "people-index": ("/people/", 200),
         "person": ("/people/vladimir-putin/", 200),
+        "corrections": ("/corrections/", 200),
         "not-found": ("/no/such/page/", 404),
     }
     files = []

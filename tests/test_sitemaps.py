@@ -62,7 +62,8 @@ def test_sitemap_index_lists_the_sections_with_absolute_urls(client, newsroom):
     ]
     articles_entry = root.find("sm:sitemap", NS)
     lastmod = articles_entry.find("sm:lastmod", NS).text
-    assert lastmod.startswith(newsroom.updated_at.date().isoformat())
+    # Saved just now but published three days ago and not updated since.
+    assert lastmod.startswith(newsroom.published_at.date().isoformat())
 
 
 def test_index_lists_every_page_of_a_long_section(client, monkeypatch):
@@ -85,7 +86,7 @@ def test_articles_sitemap_lists_only_published_articles_with_lastmod(client, new
 
     assert locations(root) == [f"{SITE}/articles/live/"]
     lastmod = root.find(".//sm:lastmod", NS).text
-    assert lastmod == newsroom.updated_at.date().isoformat()
+    assert lastmod == newsroom.published_at.date().isoformat()
 
 
 def test_topics_and_people_appear_only_with_published_articles(client, newsroom):

@@ -1,11 +1,15 @@
+import json
+import re
 from datetime import UTC, datetime, timedelta
 
+import feedparser
 import pytest
 import time_machine
 from django.urls import reverse
 from reversion.models import Version
 
 from articles.history import revision_context
+from articles.metadata import iso_datetime
 from articles.models import Article
 from tests.conftest import make_article, make_person
 from tests.html_forms import form_data
@@ -99,3 +103,89 @@ def test_restoring_an_older_text_counts_as_an_update():
     article.refresh_from_db()
     assert article.headline == "Original"
     assert article.content_updated_at == restored_at
+
+
+# One rule for the page's "Updated" time, dateModified, feeds and sitemaps
+
+
+def day(number, hour=9):
+    return datetime(2024, 5, number, hour, 0, tzinfo=UTC)
+
+
+def modified_times(client, article):
+    """What each place tells readers and crawlers about when the story changed."""
+    page = client.get(article.get_absolute_url()).content.decode()
+    json_ld = json.loads(
+        re.search(r'<script type="application/ld\+json">(.*?)</script>', page)[1]
+    )
+    og = re.search(r'<meta property="article:modified_time" content="([^"]+)">', page)
+    updated = re.search(r'<span>Updated <time datetime="([^"]+)">', page)
+    feed = feedparser.parse(client.get("/feeds/atom/").content)
+    (entry,) = feed.entries
+    sitemap = client.get("/sitemap-articles.xml").content.decode()
+    return {
+        "dateModified": json_ld["dateModified"],
+        "article:modified_time": og[1],
+        "feed updated": datetime(*entry.updated_parsed[:6], tzinfo=UTC),
+        "sitemap lastmod": re.search(r"<lastmod>([^<]+)</lastmod>", sitemap)[1],
+        "Updated notice": updated and updated[1],
+    }
+
+
+def expected(modified, notice=None):
+    return {
+        "dateModified": iso_datetime(modified),
+        "article:modified_time": iso_datetime(modified),
+        "feed updated": modified,
+        "sitemap lastmod": modified.date().isoformat(),
+        "Updated notice": notice and iso_datetime(notice),
+    }
+
+
+def test_page_json_ld_feeds_and_sitemaps_follow_one_rule(client):
+    with time_machine.travel(day(1), tick=False):
+        article = make_article(published_at=day(1))
+    assert modified_times(client, article) == expected(day(1))
+
+    # Address, topics, people and photo caption: not an update.
+    with time_machine.travel(day(2), tick=False):
+        article.slug, article.image_caption = "moved-story", "New caption"
+        article.save()
+        article.tags.add("Russia")
+        article.people.add(make_person())
+    assert modified_times(client, article) == expected(day(1))
+
+    # A typo fixed as a minor edit: not an update either.
+    with time_machine.travel(day(3), tick=False):
+        article.body, article.minor_edit = "Typo fixed.", True
+        article.save()
+    assert modified_times(client, article) == expected(day(1))
+
+    # New text: "Updated", and everything else moves with it.
+    with time_machine.travel(day(4), tick=False):
+        article.body = "New facts."
+        article.save()
+    assert modified_times(client, article) == expected(day(4), notice=day(4))
+
+    # A correction moves dateModified and the rest, but not the notice.
+    with time_machine.travel(day(5, hour=12), tick=False):
+        article.corrections.create(text="A fix.", published_at=day(5))
+    assert modified_times(client, article) == expected(day(5), notice=day(4))
+
+
+def test_modified_at_of_many_articles_in_one_query(django_assert_num_queries):
+    with time_machine.travel(day(1), tick=False):
+        plain = make_article(published_at=day(1))
+        edited = make_article(published_at=day(1))
+        corrected = make_article(published_at=day(1))
+    with time_machine.travel(day(3), tick=False):
+        edited.body = "New facts."
+        edited.save()
+    corrected.corrections.create(text="A fix.", published_at=day(2))
+    articles = Article.objects.filter(pk__in=[plain.pk, edited.pk, corrected.pk])
+
+    with django_assert_num_queries(1):
+        assert articles.last_modified_at() == day(3)
+    assert articles.exclude(pk=edited.pk).last_modified_at() == day(2)
+    assert articles.filter(pk=plain.pk).last_modified_at() == day(1)
+    assert [a.modified_at for a in articles.order_by("pk")] == [day(1), day(3), day(2)]

@@ -5,8 +5,10 @@ import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
 from pytest_django.asserts import assertContains, assertNotContains
+from reversion.models import Version
 
-from articles.models import Article
+from articles.history import revision_context
+from articles.models import Article, Correction
 from articles.views import more_on_this, server_error
 from tests.conftest import make_article, make_person, make_related_link
 
@@ -113,14 +115,19 @@ def test_reading_time_grows_with_the_body(client):
     assertContains(client.get("/articles/long-read/"), "5 min read")
 
 
-def test_updated_time_shows_only_after_a_later_edit(client):
+def test_updated_time_shows_only_after_a_change_to_the_text(client):
     article = make_article(slug="edited", published_at=timezone.now())
-    assertNotContains(client.get("/articles/edited/"), "Updated")
-    Article.objects.filter(pk=article.pk).update(
-        published_at=timezone.now() - timedelta(hours=3)
-    )
-    response = client.get("/articles/edited/")
-    assertContains(response, "Updated <time datetime=")
+    article.slug, article.image_caption = "edited-again", "A new caption"
+    article.save()
+    article.tags.add("Russia")
+    assertNotContains(client.get("/articles/edited-again/"), "Updated")
+
+    article.body = "New facts."
+    article.save()
+    article.refresh_from_db()
+    response = client.get("/articles/edited-again/")
+    updated = timezone.localtime(article.content_updated_at).replace(microsecond=0)
+    assertContains(response, f'<span>Updated <time datetime="{updated.isoformat()}">')
 
 
 def test_figure_is_left_out_without_caption_or_credit(client):
@@ -367,16 +374,36 @@ def article_with(count):
     return article
 
 
-@pytest.mark.parametrize("count", [1, 30])
-def test_article_page_runs_six_queries_whatever_it_holds(
-    client, django_assert_num_queries, count
+def add_corrections_and_revisions(article, corrections, revisions):
+    for number in range(corrections):
+        article.corrections.create(
+            kind=Correction.Kind.CLARIFICATION if number % 2 else "correction",
+            text=f"Correction number {number}.",
+        )
+    for number in range(revisions):
+        with revision_context(comment=f"Edit {number}"):
+            article.body = f"Version {number} of the body."
+            article.save()
+    assert Version.objects.get_for_object(article).count() == revisions
+
+
+@pytest.mark.parametrize(
+    ("count", "corrections", "revisions"), [(1, 0, 0), (30, 10, 50)]
+)
+def test_article_page_runs_seven_queries_whatever_it_holds(
+    client, django_assert_num_queries, count, corrections, revisions
 ):
     article = article_with(count)
-    # 1 fingerprint, 1 article, 3 prefetches (topics, people, links), 1 "More on this"
-    with django_assert_num_queries(6):
+    add_corrections_and_revisions(article, corrections, revisions)
+    # 1 fingerprint, 1 article, 4 prefetches (topics, people, links,
+    # corrections), 1 "More on this". Revisions are never read here.
+    with django_assert_num_queries(7):
         response = client.get(article.get_absolute_url())
     assert response.status_code == 200
     assert len(response.context["article"].related_links.all()) == count
+    assert response.content.decode().count('class="correction correction-') == (
+        corrections
+    )
     assert response.context["more_on_this"]
 
 
