@@ -31,16 +31,21 @@ from pathlib import Path
 
 from anyascii import anyascii
 from django.core import serializers
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.core.serializers.base import DeserializationError
 from django.db import DatabaseError, connections, router, transaction
 from django.db.models import Q
 from django.db.models.signals import m2m_changed
-from django.utils.text import slugify
+from django.utils.text import Truncator, slugify
 
+from articles import renditions
 from articles.cache import invalidation_batch
 from articles.history import revision_context
+from articles.images import MAX_UPLOAD_BYTES, decode
 from articles.models import (
     Article,
+    Image,
     Person,
     RelatedLink,
     TaggedArticle,
@@ -52,6 +57,8 @@ MAX_FILE_BYTES = 1024 * 1024
 RELATED_MARKER = "also read"
 BOILERPLATE_START = "Read all the Latest News"
 CREDIT_MAX_WORDS = 5
+# A photo beside a story file, with the same stem, is its lead image.
+PHOTO_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")
 # Room left in Article.slug for the "-2", "-3", ... of headlines that slugify alike.
 SLUG_SUFFIX_ROOM = 10
 
@@ -151,6 +158,50 @@ def decode_article_bytes(data):
     except UnicodeDecodeError as error:
         raise ImportRefused(f"not valid UTF-8 (byte offset {error.start})") from None
     return text.removeprefix("\ufeff")
+
+
+@dataclass(frozen=True)
+class BesidePhoto:
+    """The photo found beside a story file, checked but not stored yet."""
+
+    name: str
+    content: bytes
+    checksum: str  # sha256 of the file as found, as Image.checksum
+
+
+def find_photo(path):
+    """The photo beside a story file (same stem), or None; ImportRefused if it
+    cannot be read or is not an image we accept."""
+    path = Path(path)
+    found = [
+        candidate
+        for extension in PHOTO_EXTENSIONS
+        for candidate in (
+            path.with_suffix(extension),
+            path.with_suffix(extension.upper()),
+        )
+        if candidate.is_file()
+    ]
+    if not found:
+        return None
+    photo = found[0]
+    try:
+        with photo.open("rb") as file:
+            content = file.read(MAX_UPLOAD_BYTES + 1)
+    except OSError as error:
+        reason = _os_reason(error)
+        raise ImportRefused(f"photo {photo.name} cannot be read ({reason})") from None
+    if len(content) > MAX_UPLOAD_BYTES:
+        raise ImportRefused(
+            f"photo {photo.name} is over the "
+            f"{MAX_UPLOAD_BYTES // 1024 // 1024} MB limit"
+        )
+    try:
+        decode(content, photo.name).close()
+    except ValidationError as error:
+        reason = " ".join(error.messages).rstrip(".")
+        raise ImportRefused(f"photo {photo.name}: {reason}") from None
+    return BesidePhoto(photo.name, content, hashlib.sha256(content).hexdigest())
 
 
 def _max_length(model, field_name):
@@ -462,6 +513,8 @@ class _Remembered:
     waiting_links: list[tuple[str, int, int]] = field(default_factory=list)
     gone_links: list[tuple[str, int]] = field(default_factory=list)
     resolved_keys: list[str] = field(default_factory=list)
+    # Photo files written in storage, which a rollback does not remove.
+    made_files: list[str] = field(default_factory=list)
 
 
 class ArticleImporter:
@@ -504,6 +557,7 @@ class ArticleImporter:
     def import_file(self, path):
         """Store one file in one transaction; ImportRefused if it cannot be."""
         parsed = parse_article(read_article_file(path))
+        photo = find_photo(path)
         remembered = _Remembered()
         try:
             with transaction.atomic():
@@ -513,13 +567,22 @@ class ArticleImporter:
                     invalidation_batch(),
                     revision_context(comment=f"import: {Path(path).name}"),
                 ):
-                    result = self._store(parsed, Path(path).name, remembered)
+                    result = self._store(parsed, photo, Path(path).name, remembered)
                 if self.dry_run:
                     transaction.set_rollback(True)
-        except DatabaseError as error:
-            message = str(error).strip()
-            reason = message.splitlines()[0] if message else type(error).__name__
-            raise ImportRefused(f"database error: {reason}") from error
+        except BaseException as error:
+            # The database forgets the story; the photo files it wrote go too.
+            self._delete_files(remembered)
+            if isinstance(error, DatabaseError):
+                message = str(error).strip()
+                reason = message.splitlines()[0] if message else type(error).__name__
+                raise ImportRefused(f"database error: {reason}") from error
+            if isinstance(error, ValidationError):
+                reason = " ".join(error.messages).rstrip(".")
+                raise ImportRefused(f"photo {photo.name}: {reason}") from error
+            raise
+        if self.dry_run:
+            self._delete_files(remembered)
         if not self.dry_run:
             self._remember(remembered)
         if self.find_unknown_names:
@@ -528,24 +591,29 @@ class ArticleImporter:
             )
         return result
 
-    def _store(self, parsed, source, remembered):
+    def _store(self, parsed, photo, source, remembered):
         article = None
         article_id = self.article_id_by_headline.get(parsed.headline)
         if article_id is not None:
             # None if an editor deleted it since the run started.
-            article = Article.objects.filter(pk=article_id).first()
+            article = (
+                Article.objects.select_related("lead_image")
+                .filter(pk=article_id)
+                .first()
+            )
         if article is None:
-            return self._create(parsed, source, remembered)
+            return self._create(parsed, photo, source, remembered)
         if self.new_only:
             return ImportResult("unchanged", article)
-        return self._update(article, parsed, source, remembered)
+        return self._update(article, parsed, photo, source, remembered)
 
-    def _create(self, parsed, source, remembered):
+    def _create(self, parsed, photo, source, remembered):
         article = Article(
             headline=parsed.headline,
             slug=self._free_slug(headline_slug(parsed.headline)),
             source=source,
             status=Article.Status.DRAFT if self.draft else Article.Status.PUBLISHED,
+            lead_image=self._lead_image(None, parsed, photo, remembered),
             **self._imported_fields(parsed),
         )
         article.save()
@@ -557,12 +625,16 @@ class ArticleImporter:
         relinked = self._resolve_links_to(article, remembered)
         return ImportResult("created", article, relinked)
 
-    def _update(self, article, parsed, source, remembered):
+    def _update(self, article, parsed, photo, source, remembered):
         changed = False
         for name, value in {**self._imported_fields(parsed), "source": source}.items():
             if getattr(article, name) != value:
                 setattr(article, name, value)
                 changed = True
+        lead_image = self._lead_image(article.lead_image, parsed, photo, remembered)
+        if lead_image != article.lead_image:
+            article.lead_image = lead_image
+            changed = True
 
         own_text = parsed.own_text()
         # People and topics are only ever added: editors' links stay.
@@ -597,6 +669,43 @@ class ArticleImporter:
             outcome = "unchanged"
         relinked = self._resolve_links_to(article, remembered)
         return ImportResult(outcome, article, relinked)
+
+    @staticmethod
+    def _lead_image(current, parsed, photo, remembered):
+        """The story's lead image once this file is stored.
+
+        No photo beside the file leaves the story's image (an editor's, say)
+        alone; the same photo again changes nothing; a photo already in the
+        library is used again rather than stored twice.
+        """
+        if photo is None or (current and current.checksum == photo.checksum):
+            return current
+        image = Image.objects.filter(checksum=photo.checksum).first()
+        if image is None:
+            image = Image(
+                file=ContentFile(photo.content, name=photo.name),
+                caption=parsed.image_caption,
+                credit=parsed.image_credit,
+                alt_text=default_alt_text(parsed),
+            )
+            try:
+                image.save()
+            finally:
+                # Image.save removes its files itself if it fails; once saved
+                # they are ours to remove if the story's transaction rolls back.
+                if image.pk is not None:
+                    remembered.made_files.extend(sorted(renditions.stored_names(image)))
+        elif not image.alt_text.strip():
+            # An imported story always has alt text, so it can be published.
+            image.alt_text = default_alt_text(parsed)
+            image.save(update_fields=["alt_text"])
+        return image
+
+    @staticmethod
+    def _delete_files(remembered):
+        if remembered.made_files:
+            renditions.delete(Image.file.field.storage, remembered.made_files)
+            remembered.made_files.clear()
 
     @staticmethod
     def _imported_fields(parsed):
@@ -705,6 +814,12 @@ class ArticleImporter:
 # The two hottest writes of an import are plain SQL: for rows of bare ids the
 # ORM spends several times longer building and compiling the statement than the
 # database spends running it. Table and column names come from the models.
+
+
+def default_alt_text(parsed):
+    """The caption, or the headline when the story has none, cut to fit."""
+    text = parsed.image_caption or parsed.headline
+    return Truncator(text).chars(_max_length(Image, "alt_text"))
 
 
 def _insert_join_rows(through, article_field, target_field, rows):

@@ -256,6 +256,20 @@ class Article(models.Model):
         )
 
     @property
+    def photo_caption(self):
+        """The caption shown: the story's own, else its lead image's."""
+        if self.image_caption or not self.lead_image_id:
+            return self.image_caption
+        return self.lead_image.caption
+
+    @property
+    def photo_credit(self):
+        """The credit shown: the story's own, else its lead image's."""
+        if self.image_credit or not self.lead_image_id:
+            return self.image_credit
+        return self.lead_image.credit
+
+    @property
     def text_updated_at(self):
         """The time of the page's "Updated" notice, or None: when the headline,
         standfirst or body last changed after publication (minor edits aside).
