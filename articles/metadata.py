@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import Truncator
 
+from articles import renditions
 from articles.models import Person
 
 
@@ -25,6 +26,8 @@ class PageMeta:
     json_ld: list = field(default_factory=list)
     article_times: dict = field(default_factory=dict)
     article_tags: list = field(default_factory=list)
+    image: renditions.Rendition | None = None  # the 1200×630 social rendition
+    image_alt: str = ""
 
     @property
     def canonical_url(self):
@@ -88,7 +91,12 @@ def article(article):
     }
     if topics:
         news_article["articleSection"] = topics[0].name
+    social = social_image(article)
+    if social:
+        news_article["image"] = image_object(article)
     return PageMeta(
+        image=social,
+        image_alt=article.lead_image.alt_text if social else "",
         title=article.headline,
         description=describe(article),
         path=path,
@@ -97,6 +105,30 @@ def article(article):
         json_ld=[_drop_empty(news_article), _breadcrumb_list(trail)],
         article_times={"published_time": published, "modified_time": modified},
         article_tags=[topic.name for topic in topics],
+    )
+
+
+def social_image(article):
+    """The 1200×630 JPEG for social cards and feeds, or None with no photo."""
+    if not article.lead_image_id:
+        return None
+    return renditions.largest(article.lead_image, "social", "jpeg")
+
+
+def image_object(article):
+    """schema.org ImageObject for the story's photo, with its credit."""
+    photo = renditions.largest(article.lead_image, "full", "jpeg")
+    return _drop_empty(
+        {
+            "@type": "ImageObject",
+            "url": photo.absolute_url,
+            "contentUrl": photo.absolute_url,
+            "width": photo.width,
+            "height": photo.height,
+            "caption": article.photo_caption,
+            "creditText": article.photo_credit,
+            "description": article.lead_image.alt_text,
+        }
     )
 
 

@@ -15,6 +15,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 
+from articles import metadata
 from articles.feeds import site_url, xml_text
 from articles.models import Article, Correction, Person, Topic
 
@@ -82,7 +83,8 @@ class NewsSitemap(SiteUrlSitemap):
         return (
             Article.objects.published()
             .filter(published_at__gte=timezone.now() - self.window)
-            .only("slug", "headline", "published_at")
+            .select_related("lead_image")
+            .only("slug", "headline", "published_at", "lead_image")
         )
 
     def get_urls(self, page=1, site=None, protocol=None):
@@ -90,6 +92,8 @@ class NewsSitemap(SiteUrlSitemap):
         for url in urls:
             url["title"] = xml_text(url["item"].headline)
             url["language"] = news_language()
+            social = metadata.social_image(url["item"])
+            url["image"] = social.absolute_url if social else None
         return urls
 
 

@@ -38,7 +38,12 @@ POSITIVE_NUMBER = re.compile(r"[1-9][0-9]{0,8}")
 
 
 def home(request):
-    page = paginate(request, Article.objects.published().prefetch_related("tags"))
+    page = paginate(
+        request,
+        Article.objects.published()
+        .select_related("lead_image")
+        .prefetch_related("tags"),
+    )
     stories = list(page.object_list)
     # The first page leads with the newest story and three beside it.
     front = page.number == 1 and stories
@@ -148,7 +153,7 @@ def correction_list(request):
 
 def _listing(request, template_name, subject, articles):
     """A topic's or person's page: who or what it is, then their stories."""
-    page = paginate(request, articles)
+    page = paginate(request, articles.select_related("lead_image"))
     # Nothing published yet: the page would only tell readers about a draft.
     preview = page.paginator.count == 0
     if preview and not can_preview(request):
@@ -213,6 +218,7 @@ def more_on_this(article):
     shares_a_person = Article.people.through.objects.filter(person__in=person_ids)
     stories = (
         Article.objects.published()
+        .select_related("lead_image")
         .exclude(pk=article.pk)
         .filter(
             Q(pk__in=shares_a_topic.values("content_object"))
@@ -234,9 +240,16 @@ def _article_with_everything(queryset, slug):
         target_is_live=Exists(live_target)
     )
     try:
-        return queryset.prefetch_related(
-            "tags", "people", Prefetch("related_links", queryset=links), "corrections"
-        ).get(slug=slug)
+        return (
+            queryset.select_related("lead_image")
+            .prefetch_related(
+                "tags",
+                "people",
+                Prefetch("related_links", queryset=links),
+                "corrections",
+            )
+            .get(slug=slug)
+        )
     except Article.DoesNotExist:
         return None
 

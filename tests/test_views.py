@@ -11,6 +11,7 @@ from articles.history import revision_context
 from articles.models import Article, Correction
 from articles.views import more_on_this, server_error
 from tests.conftest import make_article, make_person, make_related_link
+from tests.test_images import make_image, photo_bytes
 
 # What the views do themselves; the page cache in front is tests/test_cache.py's.
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("without_page_cache")]
@@ -360,7 +361,16 @@ def test_page_that_is_not_a_number_in_range_is_404(client, url, page):
     assert not response.has_header("ETag")
 
 
-# Query counts
+# Query counts (every story with a photo: no query per picture)
+
+
+@pytest.fixture
+def photo(db):
+    return make_image(photo_bytes(400, 300), caption="A photo", credit="Agency")
+
+
+def give_every_story(photo):
+    Article.objects.update(lead_image=photo)
 
 
 def article_with(count):
@@ -391,10 +401,11 @@ def add_corrections_and_revisions(article, corrections, revisions):
     ("count", "corrections", "revisions"), [(1, 0, 0), (30, 10, 50)]
 )
 def test_article_page_runs_seven_queries_whatever_it_holds(
-    client, django_assert_num_queries, count, corrections, revisions
+    client, django_assert_num_queries, count, corrections, revisions, photo
 ):
     article = article_with(count)
     add_corrections_and_revisions(article, corrections, revisions)
+    give_every_story(photo)
     # 1 fingerprint, 1 article, 4 prefetches (topics, people, links,
     # corrections), 1 "More on this". Revisions are never read here.
     with django_assert_num_queries(7):
@@ -405,32 +416,42 @@ def test_article_page_runs_seven_queries_whatever_it_holds(
         corrections
     )
     assert response.context["more_on_this"]
+    # The lead photo and a card photo for each story in "More on this".
+    assert response.content.decode().count("<picture>") == 1 + len(
+        response.context["more_on_this"]
+    )
 
 
 @pytest.mark.parametrize("count", [1, 40])
 def test_home_page_runs_three_queries_whatever_the_page_size(
-    client, django_assert_num_queries, count
+    client, django_assert_num_queries, count, photo
 ):
     for _ in range(count):
         make_article().tags.add("Russia", "Belarus")
-    # count, page of stories, their topics
+    give_every_story(photo)
+    # count, page of stories (with their photos), their topics
     with django_assert_num_queries(3):
-        assert client.get("/").status_code == 200
+        response = client.get("/")
+    assert response.status_code == 200
+    assert response.content.decode().count("<picture>") == min(count, 20)
 
 
 @pytest.mark.parametrize("count", [1, 40])
 def test_topic_and_person_pages_run_four_queries_whatever_the_page_size(
-    client, django_assert_num_queries, count
+    client, django_assert_num_queries, count, photo
 ):
     person = make_person(slug="often-seen")
     for _ in range(count):
         article = make_article()
         article.tags.add("Russia", "Belarus")
         article.people.add(person)
-    # fingerprint, subject, count, page of stories
+    give_every_story(photo)
+    # fingerprint, subject, count, page of stories (with their photos)
     for url in ("/tags/russia/", "/people/often-seen/"):
         with django_assert_num_queries(4):
-            assert client.get(url).status_code == 200
+            response = client.get(url)
+        assert response.status_code == 200
+        assert response.content.decode().count("<picture>") == min(count, 20)
 
 
 @pytest.mark.parametrize("count", [1, 40])
