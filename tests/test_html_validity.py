@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from articles.models import Article
 from tests.conftest import make_article, make_person, make_related_link
+from tests.test_images import make_image, photo_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -67,6 +68,24 @@ def newsroom():
     topic = article.tags.get(slug="russia")
     topic.description = "Coverage of Russia.\n\nIts politics and its war."
     topic.save()
+    # Photos: a lead image with its own caption, and card photos on every list.
+    photo = make_image(
+        photo_bytes(1200, 800),
+        alt_text="Soldiers march past a tank & a crowd",
+        caption="Troops <on> exercise",
+        credit="Reuters & AP",
+    )
+    with_photo = make_article(slug="with-photo", lead_image=photo)
+    with_photo.tags.add("Russia")
+    with_photo.people.add(putin)
+    # Every other story on the lists shows a card photo.
+    Article.objects.exclude(slug="the-story").filter(
+        id__in=[
+            pk
+            for index, pk in enumerate(Article.objects.values_list("pk", flat=True))
+            if index % 2
+        ]
+    ).update(lead_image=photo)
     draft = make_article(slug="a-draft", status=Article.Status.DRAFT, published_at=None)
     draft.tags.add("Russia")
     return article
@@ -81,6 +100,7 @@ def test_every_page_type_passes_the_nu_html_checker(
         "home": ("/", 200),
         "home-page-2": ("/?page=2", 200),
         "article": ("/articles/the-story/", 200),
+        "article-with-photo": ("/articles/with-photo/", 200),
         "topic-index": ("/tags/", 200),
         "topic": ("/tags/russia/", 200),
         "topic-page-2": ("/tags/russia/?page=2", 200),
