@@ -1,6 +1,7 @@
-"""Time to store a 12-megapixel photo and make all its renditions.
+"""Time to store a 12-megapixel photo and make all its renditions, and the
+bytes the seed article page with that photo transfers at 375 and 1280 px.
 
-    .venv/bin/python benchmarks/image_bench.py [--runs 3]
+    .venv/bin/python benchmarks/image_bench.py [--runs 3] [--no-page-weight]
 
 Generates a 4000×3000 JPEG with photo-like content (smooth gradients, soft
 shapes, fine detail and sensor grain, so encoders work as on a real photo),
@@ -8,13 +9,24 @@ then times, like an upload does: checking and cleaning the original
 (articles.images.clean_upload) and making every rendition
 (articles.renditions.generate) into a temporary folder. Prints the median of
 the runs and the size of each rendition.
+
+Then, in a child process with the site's own settings (test settings, a
+throwaway SQLite database and media folder): imports the seed article with
+the photo beside it, serves the site on a free loopback port and loads the
+article in headless Chromium (Playwright, /usr/bin/chromium) at each width,
+summing the transfer sizes of the document, CSS and images, as
+tests/browser/test_page_weight.py does.
 """
 
 import argparse
 import io
+import os
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -56,7 +68,11 @@ def realistic_photo():
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--no-page-weight", action="store_true")
+    parser.add_argument("--page-weight-only", action="store_true", help="internal")
     args = parser.parse_args()
+    if args.page_weight_only:
+        return page_weights()
 
     media = tempfile.TemporaryDirectory(prefix="image-bench-")
     settings.configure(MEDIA_ROOT=media.name, MEDIA_URL="/media/")
@@ -117,6 +133,75 @@ def main():
             f"{rendition.format.key:<4} {size / 1024:7.1f} KB"
         )
     media.cleanup()
+    if not args.no_page_weight:
+        # Django is configured for the renditions alone here; the site runs
+        # in a process of its own.
+        sys.stdout.flush()
+        subprocess.run([sys.executable, __file__, "--page-weight-only"], check=True)
+
+
+WIDTHS = [(375, 812), (1280, 900)]
+
+
+def page_weights():
+    """Serve the seed article with its photo and weigh it in Chromium."""
+    from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+    folder = Path(tempfile.mkdtemp(prefix="page-weight-"))
+    os.environ["DJANGO_SETTINGS_MODULE"] = "newsroom.test_settings"
+    os.environ["DATABASE_URL"] = f"sqlite:///{folder / 'db.sqlite3'}"
+    os.environ["MEDIA_ROOT"] = str(folder / "media")
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = make_server("127.0.0.1", 0, lambda e, s: app(e, s), handler_class=Quiet)
+    site = f"http://127.0.0.1:{server.server_port}"
+    os.environ["SITE_URL"] = site
+    django.setup()
+    from django.core.management import call_command
+    from django.core.wsgi import get_wsgi_application
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser.conftest import CHROMIUM
+    from tests.browser.test_page_weight import import_seed_with_photo, measure
+
+    call_command("migrate", verbosity=0)
+    article = import_seed_with_photo(folder)
+    app = get_wsgi_application()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    # As tests/browser/conftest.py: Debian's Chromium, no calls to Google.
+    launch = {
+        "executable_path": str(CHROMIUM),
+        "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+    }
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(**launch)
+            for width, height in WIDTHS:
+                # A fresh context each time: nothing comes from the cache.
+                page = browser.new_context(base_url=site).new_page()
+                result = measure(
+                    page, article.get_absolute_url(), {"width": width, "height": height}
+                )
+                parts = {"document": result["document"]}
+                for resource in result["resources"]:
+                    kind = "image" if "/media/" in resource["url"] else "css"
+                    if resource["url"].endswith((".css", ".avif", ".webp", ".jpg")):
+                        parts[kind] = parts.get(kind, 0) + resource["bytes"]
+                print(
+                    f"seed article page at {width} px: {result['total'] / 1024:.1f} KB"
+                    f" transferred ("
+                    + ", ".join(f"{k} {v / 1024:.1f} KB" for k, v in parts.items())
+                    + f"; lead image {result['lead']['currentSrc'].rsplit('/', 1)[-1]}"
+                    f", layout shift {result['shift']})"
+                )
+                page.context.close()
+            browser.close()
+    finally:
+        server.shutdown()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":
