@@ -41,7 +41,7 @@ from django.utils.text import Truncator, slugify
 
 from articles import renditions
 from articles.cache import invalidation_batch
-from articles.history import revision_context
+from articles.history import add_to_current_revision, revision_context
 from articles.images import MAX_UPLOAD_BYTES, decode
 from articles.models import (
     Article,
@@ -565,9 +565,14 @@ class ArticleImporter:
                 # the revision block, whose own savepoint must not be marked.
                 with (
                     invalidation_batch(),
-                    revision_context(comment=f"import: {Path(path).name}"),
+                    revision_context(
+                        comment=f"import: {Path(path).name}", manage_manually=True
+                    ),
                 ):
                     result = self._store(parsed, photo, Path(path).name, remembered)
+                    if result.outcome != "unchanged":
+                        # One snapshot of the finished article, links and topics.
+                        add_to_current_revision(result.article)
                 if self.dry_run:
                     transaction.set_rollback(True)
         except BaseException as error:
