@@ -24,9 +24,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/10")
-# The PostgreSQL database the multi-server tests create and drop.
+# The PostgreSQL database the multi-server tests create and drop; named after
+# this test run, so two runs on one machine never drop each other's database.
 SERVED_POSTGRES_URL = os.environ.get(
-    "TEST_SERVED_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/h10b"
+    "TEST_SERVED_DATABASE_URL",
+    f"postgres://postgres@127.0.0.1:5432/newsroom_served_{os.getpid()}",
 )
 POSTGRES_PORT = urlsplit(SERVED_POSTGRES_URL).port or 5432
 
