@@ -2,8 +2,8 @@
 
 import pytest
 
-from tests.browser.checks import assert_no_axe_violations, watch_for_problems
 from articles.models import Correction
+from tests.browser.checks import assert_no_axe_violations, watch_for_problems
 from tests.conftest import make_article, make_person, make_related_link
 
 COLOUR_SCHEMES = ["light", "dark"]
