@@ -26,16 +26,16 @@ import secrets
 import threading
 import time
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connections
-from django.db.models import Min
 from django.http import HttpResponse
-from django.utils import timezone
 from django.utils.cache import get_conditional_response, set_response_etag
 from django.utils.http import parse_http_date_safe
 
+from articles import scheduling
 from articles.models import Article, PageGeneration
 
 logger = logging.getLogger(__name__)
@@ -92,11 +92,7 @@ def invalidate_pages(using=DEFAULT_DB_ALIAS):
     Inside a transaction the new token commits, or rolls back, with it.
     """
     token = secrets.token_hex(16)
-    next_publication = (
-        Article.objects.using(using)
-        .filter(published_at__gt=timezone.now())
-        .aggregate(next=Min("published_at"))["next"]
-    )
+    next_publication = Article.objects.using(using).next_publication_at()
     valid_until = next_publication.timestamp() if next_publication else None
     generations = PageGeneration.objects.using(using)
     if not generations.filter(pk=GENERATION_ROW).update(
@@ -117,6 +113,12 @@ def forget_generation(using=DEFAULT_DB_ALIAS):
 
 def current_generation(using=DEFAULT_DB_ALIAS):
     """The token pages must carry to be served now."""
+    return generation_and_deadline(using)[0]
+
+
+def generation_and_deadline(using=DEFAULT_DB_ALIAS):
+    """The current token, and when the next scheduled article goes live (or None):
+    no copy of a page, here or in a proxy, may be kept past that moment."""
     connection = connections[using]
     table = connection.ops.quote_name(PageGeneration._meta.db_table)
     with connection.cursor() as cursor:
@@ -125,8 +127,11 @@ def current_generation(using=DEFAULT_DB_ALIAS):
         )
         row = cursor.fetchone()
     if row is None or (row[1] is not None and row[1] <= time.time()):
-        return invalidate_pages(using)
-    return row[0]
+        invalidate_pages(using)
+        return generation_and_deadline(using)
+    token, valid_until = row
+    deadline = None if valid_until is None else datetime.fromtimestamp(valid_until, UTC)
+    return token, deadline
 
 
 class PageCacheMiddleware:
@@ -153,9 +158,10 @@ class PageCacheMiddleware:
             return mark_private_for_staff(request, self.get_response(request))
 
         try:
-            generation = current_generation()
+            generation, next_publication = generation_and_deadline()
         except (OperationalError, InterfaceError):
-            generation = None  # Database down: a stored page beats a 503.
+            # Database down: a stored page beats a 503.
+            generation, next_publication = None, None
         key = page_key(request)
         entry = self.local_pages.get(key)
         if entry is None or (generation is not None and entry[0] != generation):
@@ -163,16 +169,22 @@ class PageCacheMiddleware:
             if entry is not None and entry[0] == generation:
                 self.remember(key, entry)
         if entry is not None and (generation is None or entry[0] == generation):
-            return answer(request, entry, "HIT" if generation else "STALE")
+            return answer(
+                request, entry, "HIT" if generation else "STALE", next_publication
+            )
 
         response = self.get_response(request)
         if generation is not None and request.method == "GET" and is_storable(response):
-            if not response.has_header("Cache-Control"):
-                response["Cache-Control"] = settings.PAGE_CACHE_CONTROL
+            response["Cache-Control"] = scheduling.limit_cache_control(
+                response.get("Cache-Control", settings.PAGE_CACHE_CONTROL),
+                next_publication,
+            )
             if not response.has_header("ETag"):
                 set_response_etag(response)
             entry = (generation, response.content, list(response.items()))
-            timeout = settings.PAGE_CACHE_TIMEOUT
+            timeout = scheduling.page_lifetime(
+                settings.PAGE_CACHE_TIMEOUT, next_publication
+            )
             if _shared(lambda shared: shared.set(key, entry, timeout) or "stored"):
                 self.remember(key, entry)
             response["X-Cache"] = "MISS"
@@ -217,10 +229,15 @@ def is_storable(response):
     )
 
 
-def answer(request, entry, status):
+def answer(request, entry, status, next_publication=None):
     _generation, content, headers = entry
     response = HttpResponse(content, headers=dict(headers))
     response["X-Cache"] = status
+    # Worked out when the page was stored: cut again to the time left now.
+    if response.has_header("Cache-Control"):
+        response["Cache-Control"] = scheduling.limit_cache_control(
+            response["Cache-Control"], next_publication
+        )
     return conditional(request, response)
 
 

@@ -50,14 +50,17 @@ if not reversion.is_registered(Article):
 
 
 @contextmanager
-def revision_context(user=None, comment=""):
+def revision_context(user=None, comment="", manage_manually=False):
     """Record every article saved in the block as one revision, in one transaction.
 
     `user` is who made the change; an import has none and names its file in
     `comment` instead: `with revision_context(comment="import: story.txt"): ...`.
-    Inside an admin request the block joins the request's own revision.
+    Inside an admin request the block joins the request's own revision. With
+    `manage_manually`, saves are not recorded as they happen: call
+    `add_to_current_revision` once the article is complete (one snapshot instead
+    of one per save and relation change).
     """
-    with reversion.create_revision():
+    with reversion.create_revision(manage_manually=manage_manually):
         if user is not None:
             reversion.set_user(user)
         if comment:

@@ -38,7 +38,7 @@ from django.db.models.signals import m2m_changed
 from django.utils.text import slugify
 
 from articles.cache import invalidation_batch
-from articles.history import revision_context
+from articles.history import add_to_current_revision, revision_context
 from articles.models import (
     Article,
     Person,
@@ -511,9 +511,14 @@ class ArticleImporter:
                 # the revision block, whose own savepoint must not be marked.
                 with (
                     invalidation_batch(),
-                    revision_context(comment=f"import: {Path(path).name}"),
+                    revision_context(
+                        comment=f"import: {Path(path).name}", manage_manually=True
+                    ),
                 ):
                     result = self._store(parsed, Path(path).name, remembered)
+                    if result.outcome != "unchanged":
+                        # One snapshot of the finished article, links and topics.
+                        add_to_current_revision(result.article)
                 if self.dry_run:
                     transaction.set_rollback(True)
         except DatabaseError as error:

@@ -312,3 +312,21 @@ def test_an_imported_file_invalidates_pages_once_inside_its_transaction():
     ]
     assert len(bumps) == 1
     assert current_generation() != before
+
+
+@pytest.mark.django_db
+def test_no_cache_lifetime_outlives_the_next_scheduled_story(reader):
+    make_article(headline="Now")
+    make_article(headline="Later", published_at=timezone.now() + timedelta(seconds=45))
+
+    for attempt in ("stored", "served from the cache"):
+        response = reader.get("/")
+        assert response.status_code == 200, attempt
+        directives = dict(
+            part.strip().partition("=")[::2]
+            for part in response["Cache-Control"].split(",")
+        )
+        assert 40 <= int(directives["s-maxage"]) <= 45, attempt
+        assert int(directives["max-age"]) <= 45, attempt
+        assert directives["stale-while-revalidate"] == "0", attempt
+    assert response["X-Cache"] == "HIT"

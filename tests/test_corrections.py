@@ -16,7 +16,8 @@ from tests.conftest import make_article
 from tests.html_forms import form_data
 from tests.test_metadata import json_ld
 
-pytestmark = pytest.mark.django_db
+# What the views do themselves; the page cache in front is tests/test_cache.py's.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("without_page_cache")]
 
 
 def change_url(article):
