@@ -2,6 +2,7 @@
 
 import pytest
 
+from articles.models import Correction
 from tests.browser.checks import assert_no_axe_violations, watch_for_problems
 from tests.conftest import make_article, make_person, make_related_link
 
@@ -47,6 +48,20 @@ def reader_pages(transactional_db):
     article.tags.add("Science", "History")
     article.people.add(person)
     make_related_link(article, title="The engine's design", url="https://example.org/")
+    corrected = make_article(
+        headline="Museum reopens its computing gallery",
+        slug="museum-reopens-its-computing-gallery",
+    )
+    Correction.objects.create(
+        article=corrected,
+        kind=Correction.Kind.CORRECTION,
+        text="The gallery reopened on Tuesday, not on Monday.",
+    )
+    Correction.objects.create(
+        article=corrected,
+        kind=Correction.Kind.CLARIFICATION,
+        text="The engine on show is a reconstruction.",
+    )
     return {
         "home": ("/", 200),
         "article": (article.get_absolute_url(), 200),
@@ -56,12 +71,25 @@ def reader_pages(transactional_db):
         "person": (person.get_absolute_url(), 200),
         "search": ("/search/?q=Bernoulli", 200),
         "404": ("/no-such-page/", 404),
+        "corrections": ("/corrections/", 200),
+        "article with corrections": (corrected.get_absolute_url(), 200),
     }
 
 
 @pytest.mark.parametrize(
     "name",
-    ["home", "article", "tag index", "tag", "people index", "person", "search", "404"],
+    [
+        "home",
+        "article",
+        "tag index",
+        "tag",
+        "people index",
+        "person",
+        "search",
+        "404",
+        "corrections",
+        "article with corrections",
+    ],
 )
 def test_reader_page_is_accessible_and_loads_cleanly(
     page, axe_page, screenshot, reader_pages, name

@@ -2,12 +2,10 @@
 
 import re
 
-import pytest
 from playwright.sync_api import expect
 
 from articles.models import Article
 from tests.browser.checks import watch_for_problems
-from tests.conftest import make_article, make_person, make_related_link
 
 HEADLINE = "Harbour bridge reopens after repairs"
 SLUG = "harbour-bridge-reopens-after-repairs"
@@ -32,6 +30,24 @@ def log_in(page, user, password):
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("heading", name="Editorial desk")).to_be_visible()
+
+
+def assert_reader_sees_figure_topics_person_and_links(reader):
+    caption = reader.locator("figure figcaption")
+    expect(caption).to_contain_text(CAPTION, timeout=LOADED)
+    expect(caption).to_contain_text(CREDIT, timeout=LOADED)
+    for name, slug in TOPICS.items():
+        link = reader.locator(f'a[href$="/tags/{slug}/"]').first
+        expect(link).to_have_text(name, timeout=LOADED)
+    name, slug = PERSON
+    link = reader.locator(f'a[href$="/people/{slug}/"]').first
+    expect(link).to_have_text(name, timeout=LOADED)
+    heading = reader.get_by_role("heading", name="Also read")
+    section = reader.locator("section, aside, nav").filter(has=heading)
+    for title, url in LINKS:
+        expect(section.get_by_role("link", name=title)).to_have_attribute(
+            "href", url, timeout=LOADED
+        )
 
 
 def test_editor_publishes_a_story_a_reader_then_sees(page, reader, editor, screenshot):
@@ -125,6 +141,7 @@ def test_editor_publishes_a_story_a_reader_then_sees(page, reader, editor, scree
     expect(reader.get_by_text(STANDFIRST)).to_be_visible()
     for paragraph in BODY.split("\n\n"):
         expect(reader.get_by_text(paragraph)).to_be_visible()
+    assert_reader_sees_figure_topics_person_and_links(reader)
     screenshot("reader-sees-story", reader)
 
     # "View on site" from the change page opens the story; there is no Delete.
@@ -139,55 +156,3 @@ def test_editor_publishes_a_story_a_reader_then_sees(page, reader, editor, scree
 
     problems.assert_none()
     reader_problems.assert_none()
-
-
-@pytest.fixture
-def published_story(transactional_db):
-    """The story as the editor's journey leaves it, published."""
-    article = make_article(
-        headline=HEADLINE,
-        slug=SLUG,
-        standfirst=STANDFIRST,
-        body=BODY,
-        image_caption=CAPTION,
-        image_credit=CREDIT,
-    )
-    article.tags.add(*TOPICS)
-    article.people.add(make_person(name=PERSON[0], slug=PERSON[1]))
-    for position, (title, url) in enumerate(LINKS, start=1):
-        make_related_link(article, title=title, url=url, position=position)
-    return article
-
-
-@pytest.fixture
-def story_page(reader, published_story):
-    response = reader.goto(published_story.get_absolute_url())
-    assert response.status == 200
-    return reader
-
-
-def test_reader_sees_caption_and_credit_in_the_figure(story_page):
-    caption = story_page.locator("figure figcaption")
-    expect(caption).to_contain_text(CAPTION, timeout=LOADED)
-    expect(caption).to_contain_text(CREDIT, timeout=LOADED)
-
-
-def test_reader_sees_topics_linked_to_their_pages(story_page):
-    for name, slug in TOPICS.items():
-        link = story_page.locator(f'a[href$="/tags/{slug}/"]').first
-        expect(link).to_have_text(name, timeout=LOADED)
-
-
-def test_reader_sees_person_linked_to_their_page(story_page):
-    name, slug = PERSON
-    link = story_page.locator(f'a[href$="/people/{slug}/"]').first
-    expect(link).to_have_text(name, timeout=LOADED)
-
-
-def test_reader_sees_also_read_links(story_page):
-    heading = story_page.get_by_role("heading", name="Also read")
-    section = story_page.locator("section, aside, nav").filter(has=heading)
-    for title, url in LINKS:
-        expect(section.get_by_role("link", name=title)).to_have_attribute(
-            "href", url, timeout=LOADED
-        )
