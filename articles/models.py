@@ -233,6 +233,10 @@ class Article(models.Model):
     def save(self, *args, **kwargs):
         if self.status == self.Status.PUBLISHED and self.published_at is None:
             self.published_at = timezone.now()
+        # Browsers send textarea line breaks as CRLF; stored text uses LF, so an
+        # untouched body saved from the admin is not a change (nor "Updated").
+        self.standfirst = self.standfirst.replace("\r\n", "\n")
+        self.body = self.body.replace("\r\n", "\n")
         super().save(*args, **kwargs)
 
     def get_absolute_url(self):

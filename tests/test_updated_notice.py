@@ -189,3 +189,14 @@ def test_modified_at_of_many_articles_in_one_query(django_assert_num_queries):
     assert articles.exclude(pk=edited.pk).last_modified_at() == day(2)
     assert articles.filter(pk=plain.pk).last_modified_at() == day(1)
     assert [a.modified_at for a in articles.order_by("pk")] == [day(1), day(3), day(2)]
+
+
+def test_browser_line_breaks_in_an_untouched_body_are_not_an_update():
+    article = make_article(body="One.\n\nTwo.", standfirst="Short.\nStill short.")
+    article.body = "One.\r\n\r\nTwo."  # as a browser's textarea sends it
+    article.standfirst = "Short.\r\nStill short."
+    article.save()
+    article.refresh_from_db()
+    assert article.body == "One.\n\nTwo."
+    assert article.standfirst == "Short.\nStill short."
+    assert article.content_updated_at is None

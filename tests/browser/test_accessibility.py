@@ -5,6 +5,7 @@ import pytest
 from articles.models import Correction
 from tests.browser.checks import assert_no_axe_violations, watch_for_problems
 from tests.conftest import make_article, make_person, make_related_link
+from tests.test_images import make_image, photo_bytes
 
 COLOUR_SCHEMES = ["light", "dark"]
 
@@ -44,7 +45,10 @@ def reader_pages(transactional_db):
         slug="engine-computes-bernoulli-numbers",
         image_caption="The analytical engine in the museum.",
         image_credit="Science Museum",
+        lead_image=make_image(photo_bytes(1200, 800), alt_text="A brass engine"),
     )
+    for _ in range(3):  # card photos on the home, topic and person pages
+        make_article(lead_image=article.lead_image).tags.add("Science")
     article.tags.add("Science", "History")
     article.people.add(person)
     make_related_link(article, title="The engine's design", url="https://example.org/")
