@@ -330,3 +330,25 @@ def test_no_cache_lifetime_outlives_the_next_scheduled_story(reader):
         assert int(directives["max-age"]) <= 45, attempt
         assert directives["stale-while-revalidate"] == "0", attempt
     assert response["X-Cache"] == "HIT"
+
+
+@pytest.mark.django_db
+def test_page_validators_follow_every_change_when_remembered_per_generation():
+    # A session cookie bypasses the page cache: the view answers, with the
+    # fingerprint it remembers for the current content generation.
+    bypass = Client()
+    bypass.cookies["sessionid"] = "not-logged-in"
+    article = make_article(headline="First words")
+    url = article.get_absolute_url()
+
+    first = bypass.get(url)["ETag"]
+    assert bypass.get(url)["ETag"] == first
+    assert bypass.get(url, HTTP_IF_NONE_MATCH=first).status_code == 304
+
+    article.people.add(make_person(name="Someone New"))
+    second = bypass.get(url)["ETag"]
+    assert second != first
+
+    article.headline = "Second words"
+    article.save()
+    assert bypass.get(url)["ETag"] not in (first, second)
