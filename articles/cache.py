@@ -134,6 +134,30 @@ def generation_and_deadline(using=DEFAULT_DB_ALIAS):
     return token, deadline
 
 
+# Values computed in this worker, by content generation; see per_generation.
+_per_generation = {}
+PER_GENERATION_AT_MOST = 2000
+
+
+def per_generation(key, compute):
+    """compute(), remembered in this worker until the content next changes.
+
+    Every content change, and every scheduled story going live, rolls the
+    generation token over, so a value derived only from the database stays
+    right while the token holds; reading the token is one primary-key query.
+    For parts of pages that staff and cookie-carrying readers also get (ETag
+    fingerprints, "More on this"). Without the page cache it computes each time.
+    """
+    if not settings.PAGE_CACHE_ENABLED:
+        return compute()
+    remembered_key = (current_generation(), *key)
+    if remembered_key not in _per_generation:
+        if len(_per_generation) >= PER_GENERATION_AT_MOST:
+            _per_generation.clear()
+        _per_generation[remembered_key] = compute()
+    return _per_generation[remembered_key]
+
+
 class PageCacheMiddleware:
     """Serve and store anonymous readers' pages; see the module docstring.
 

@@ -34,6 +34,7 @@ from django.db.models import (
 from django.db.models.functions import Cast, Coalesce, Concat, Greatest
 from django.views.decorators.http import condition
 
+from articles.cache import per_generation
 from articles.models import (
     Article,
     Correction,
@@ -53,32 +54,6 @@ class Version:
     last_modified: datetime
 
 
-# Fingerprints already computed in this worker, by page and content generation.
-_remembered = {}
-REMEMBERED_AT_MOST = 2000
-
-
-def remembered_version(fingerprint, kwargs):
-    """The page's Version, computed once per content generation and worker.
-
-    Every content change, and every scheduled story going live, gives the page
-    cache a new generation token (articles/cache.py), so a fingerprint made
-    under a token stays right until the token changes; reading the token is one
-    primary-key query instead of the fingerprint's UNION. Without the page cache
-    (tests of the fingerprint itself) it is computed every time.
-    """
-    if not settings.PAGE_CACHE_ENABLED:
-        return fingerprint(**kwargs)
-    from articles.cache import current_generation
-
-    key = (fingerprint.__name__, current_generation(), *sorted(kwargs.items()))
-    if key not in _remembered:
-        if len(_remembered) >= REMEMBERED_AT_MOST:
-            _remembered.clear()
-        _remembered[key] = fingerprint(**kwargs)
-    return _remembered[key]
-
-
 def conditional_page(fingerprint):
     """Django's condition() with both validators from one fingerprint query.
 
@@ -88,7 +63,12 @@ def conditional_page(fingerprint):
 
     def version_for(request, **kwargs):
         if not hasattr(request, "_page_version"):
-            request._page_version = remembered_version(fingerprint, kwargs)
+            # Remembered until content next changes: one primary-key query
+            # instead of the fingerprint's UNION on most requests.
+            request._page_version = per_generation(
+                (fingerprint.__name__, *sorted(kwargs.items())),
+                lambda: fingerprint(**kwargs),
+            )
         return request._page_version
 
     def etag(request, **kwargs):

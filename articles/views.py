@@ -14,6 +14,7 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.csrf import requires_csrf_token
 
 from articles import metadata
+from articles.cache import per_generation
 from articles.freshness import (
     article_page,
     conditional_page,
@@ -210,6 +211,10 @@ def never_cached(response):
 
 def more_on_this(article):
     """Up to four other published stories sharing the most topics and people."""
+    return per_generation(("more_on_this", article.pk), lambda: _more_on_this(article))
+
+
+def _more_on_this(article):
     topic_ids = [topic.pk for topic in article.tags.all()]
     person_ids = [person.pk for person in article.people.all()]
     if not topic_ids and not person_ids:

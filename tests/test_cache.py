@@ -352,3 +352,16 @@ def test_page_validators_follow_every_change_when_remembered_per_generation():
     article.headline = "Second words"
     article.save()
     assert bypass.get(url)["ETag"] not in (first, second)
+
+
+@pytest.mark.django_db
+def test_more_on_this_remembered_per_generation_shows_a_new_story_at_once():
+    bypass = Client()
+    bypass.cookies["sessionid"] = "not-logged-in"
+    article = make_article(headline="Main story")
+    article.tags.add("Belarus")
+    assert b"Fresh related story" not in bypass.get(article.get_absolute_url()).content
+
+    related = make_article(headline="Fresh related story")
+    related.tags.add("Belarus")
+    assert b"Fresh related story" in bypass.get(article.get_absolute_url()).content
