@@ -18,6 +18,7 @@ from articles import renditions
 from articles.images import MAX_UPLOAD_BYTES
 from articles.models import Article, Image
 from tests.conftest import make_article
+from tests.test_admin import article_form_data as admin_article_form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -484,29 +485,19 @@ def test_make_renditions_command_restores_missing_files(media_root):
 
 
 def article_form_data(**overrides):
-    data = {
-        "headline": "Snow closes Moscow airports",
-        "slug": "snow-closes-moscow-airports",
-        "standfirst": "Flights are cancelled.",
-        "body": "Paragraph one.",
-        "lead_image": "",
-        "image_caption": "",
-        "image_credit": "",
-        "status": "published",
-        "published_at_0": "",
-        "published_at_1": "",
-        "tags": "",
-        "related_links-TOTAL_FORMS": "0",
-        "related_links-INITIAL_FORMS": "0",
-        "related_links-MIN_NUM_FORMS": "0",
-        "related_links-MAX_NUM_FORMS": "1000",
-        "corrections-TOTAL_FORMS": "0",
-        "corrections-INITIAL_FORMS": "0",
-        "corrections-MIN_NUM_FORMS": "0",
-        "corrections-MAX_NUM_FORMS": "1000",
-    }
-    data.update(overrides)
-    return data
+    """The admin tests' article form, published, with no topics or links."""
+    return admin_article_form_data(
+        **{
+            "headline": "Snow closes Moscow airports",
+            "slug": "snow-closes-moscow-airports",
+            "standfirst": "Flights are cancelled.",
+            "lead_image": "",
+            "status": "published",
+            "tags": "",
+            "related_links-TOTAL_FORMS": "0",
+            **overrides,
+        }
+    )
 
 
 def test_article_with_a_lead_image_without_alt_text_cannot_be_published(
