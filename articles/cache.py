@@ -55,12 +55,14 @@ _batch = threading.local()
 
 
 @contextmanager
-def invalidation_batch():
+def invalidation_batch(publication_times_unchanged=False):
     """Invalidate once, at the end of the block, for every change made in it.
 
     For work that changes many rows inside one transaction (an imported file, a
     bulk action): put the block inside the transaction, so the new token still
     commits, or rolls back, with the changes. Nested blocks join the outer one.
+    `publication_times_unchanged` promises that no story's status or publication
+    time changed, which spares looking up the next scheduled publication.
     """
     if getattr(_batch, "pending", None) is not None:
         yield
@@ -72,7 +74,10 @@ def invalidation_batch():
     finally:
         _batch.pending = None
     for using in sorted(pending):
-        invalidate_pages(using)
+        if publication_times_unchanged:
+            _renew_token(using)
+        else:
+            invalidate_pages(using)
 
 
 def content_changed(using=DEFAULT_DB_ALIAS):
@@ -103,6 +108,20 @@ def invalidate_pages(using=DEFAULT_DB_ALIAS):
             pk=GENERATION_ROW, defaults={"token": token, "valid_until": valid_until}
         )
     return token
+
+
+def _renew_token(using):
+    """invalidate_pages when the next scheduled publication stays as it was."""
+    connection = connections[using]
+    table = connection.ops.quote_name(PageGeneration._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET token = %s WHERE id = %s",
+            [secrets.token_hex(16), GENERATION_ROW],
+        )
+        renewed = cursor.rowcount == 1
+    if not renewed:
+        invalidate_pages(using)
 
 
 def forget_generation(using=DEFAULT_DB_ALIAS):

@@ -26,6 +26,7 @@ import os
 import re
 import stat
 from collections import defaultdict
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,14 +35,24 @@ from django.core import serializers
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.serializers.base import DeserializationError
-from django.db import DatabaseError, connections, router, transaction
+from django.db import (
+    DEFAULT_DB_ALIAS,
+    DatabaseError,
+    connections,
+    router,
+    transaction,
+)
 from django.db.models import Q
 from django.db.models.signals import m2m_changed
 from django.utils.text import Truncator, slugify
 
 from articles import renditions
 from articles.cache import invalidation_batch
-from articles.history import add_to_current_revision, revision_context
+from articles.history import (
+    ArticleSnapshot,
+    revision_written_by_caller,
+    save_import_revision,
+)
 from articles.images import MAX_UPLOAD_BYTES, decode
 from articles.models import (
     Article,
@@ -57,6 +68,11 @@ MAX_FILE_BYTES = 1024 * 1024
 RELATED_MARKER = "also read"
 BOILERPLATE_START = "Read all the Latest News"
 CREDIT_MAX_WORDS = 5
+# SQLite copies its write-ahead log into the database file every 1,000 pages by
+# default. Each file's commit rewrites the same hot pages (index leaves, the
+# page-cache token), so an import copies them once per ~15 files; at this
+# interval, once per ~150: about a fifth off every commit.
+IMPORT_CHECKPOINT_PAGES = 10_000
 # A photo beside a story file, with the same stem, is its lead image.
 PHOTO_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")
 # Room left in Article.slug for the "-2", "-3", ... of headlines that slugify alike.
@@ -169,22 +185,29 @@ class BesidePhoto:
     checksum: str  # sha256 of the file as found, as Image.checksum
 
 
-def find_photo(path):
+def find_photo(path, names_in_folder=None):
     """The photo beside a story file (same stem), or None; ImportRefused if it
-    cannot be read or is not an image we accept."""
-    path = Path(path)
-    found = [
-        candidate
+    cannot be read or is not an image we accept.
+
+    `names_in_folder`, the folder's file names if the caller listed it, spares
+    looking for each possible photo name on disk (most stories have none).
+    """
+    stem = os.path.splitext(path)[0]
+    candidates = [
+        stem + case(extension)
         for extension in PHOTO_EXTENSIONS
-        for candidate in (
-            path.with_suffix(extension),
-            path.with_suffix(extension.upper()),
-        )
-        if candidate.is_file()
+        for case in (str.lower, str.upper)
     ]
+    if names_in_folder is not None:
+        candidates = [
+            candidate
+            for candidate in candidates
+            if os.path.basename(candidate) in names_in_folder
+        ]
+    found = [candidate for candidate in candidates if os.path.isfile(candidate)]
     if not found:
         return None
-    photo = found[0]
+    photo = Path(found[0])
     try:
         with photo.open("rb") as file:
             content = file.read(MAX_UPLOAD_BYTES + 1)
@@ -490,6 +513,34 @@ def unknown_names(text, people, topics):
 # Storing ------------------------------------------------------------------------
 
 
+@contextmanager
+def write_burst(using=DEFAULT_DB_ALIAS):
+    """Import on SQLite with fewer checkpoints, then checkpoint once at the end.
+
+    Each file still commits on its own and readers are never blocked. As with
+    any interval under synchronous=NORMAL, a power cut (not a crash) can lose
+    the commits since the last checkpoint: running the import again restores
+    them. Other databases are left as they are.
+    """
+    connection = connections[using]
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA wal_autocheckpoint")
+        (usual_pages,) = cursor.fetchone()
+        cursor.execute(f"PRAGMA wal_autocheckpoint = {IMPORT_CHECKPOINT_PAGES}")
+    try:
+        yield
+    finally:
+        # Not masking whatever ended the import, if the database went away.
+        with suppress(DatabaseError), connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA wal_autocheckpoint = {int(usual_pages)}")
+            if not connection.in_atomic_block:
+                # Copies what no reader still needs; waits for no one.
+                cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+
 # An article's links to people and to topics: (through model, its field naming
 # the article, its field naming the other side, the other side's model).
 PEOPLE = (Article.people.through, "article", "person", Person)
@@ -503,6 +554,8 @@ class ImportResult:
     # Other articles whose related links now point at this one.
     relinked_article_ids: list[int] = field(default_factory=list)
     unknown_names: list[str] = field(default_factory=list)
+    # What the file's revision records; None when nothing changed.
+    snapshot: ArticleSnapshot | None = None
 
 
 @dataclass
@@ -534,12 +587,17 @@ class ArticleImporter:
         self.dry_run = dry_run
         self.new_only = new_only
         self.find_unknown_names = find_unknown_names
-        self.people = TermMatcher(
-            _ids_by_term(Person.objects.values_list("pk", "name", "aliases"))
-        )
-        self.topics = TermMatcher(
-            _ids_by_term(Topic.objects.values_list("pk", "name", "keywords"))
-        )
+        people = _ids_by_term(Person.objects.values_list("pk", "name", "aliases"))
+        topics = _ids_by_term(Topic.objects.values_list("pk", "name", "keywords"))
+        self.people, self.topics = TermMatcher(people), TermMatcher(topics)
+        self.person_names = dict(Person.objects.values_list("pk", "name"))
+        # Both vocabularies in one pattern, so each story's text is scanned once.
+        mentions = defaultdict(set)
+        for kind, ids_by_term in (("person", people), ("topic", topics)):
+            for term, ids in ids_by_term.items():
+                mentions[term].update((kind, pk) for pk in ids)
+        self.mentions = TermMatcher(mentions)
+        self.folder_names = {}
         self.article_id_by_headline = {}
         self.article_id_by_key = {}
         self.slugs = set()
@@ -557,22 +615,22 @@ class ArticleImporter:
     def import_file(self, path):
         """Store one file in one transaction; ImportRefused if it cannot be."""
         parsed = parse_article(read_article_file(path))
-        photo = find_photo(path)
+        photo = find_photo(path, self._names_beside(path))
         remembered = _Remembered()
+        name = Path(path).name
         try:
             with transaction.atomic():
-                # One revision per file, credited to it; set_rollback stays outside
-                # the revision block, whose own savepoint must not be marked.
+                # Cached pages go stale once per file, with its commit. An import
+                # never schedules a story (new ones are published now or drafts;
+                # updates keep status and time), so the next publication stays.
                 with (
-                    invalidation_batch(),
-                    revision_context(
-                        comment=f"import: {Path(path).name}", manage_manually=True
-                    ),
+                    invalidation_batch(publication_times_unchanged=True),
+                    revision_written_by_caller(),
                 ):
-                    result = self._store(parsed, photo, Path(path).name, remembered)
-                    if result.outcome != "unchanged":
-                        # One snapshot of the finished article, links and topics.
-                        add_to_current_revision(result.article)
+                    result = self._store(parsed, photo, name, remembered)
+                    if result.snapshot is not None:
+                        # One revision per file, credited to it.
+                        save_import_revision(result.snapshot, f"import: {name}")
                 if self.dry_run:
                     transaction.set_rollback(True)
         except BaseException as error:
@@ -595,6 +653,24 @@ class ArticleImporter:
                 parsed.own_text(), self.people, self.topics
             )
         return result
+
+    def _names_beside(self, path):
+        """The names in the file's folder, listed once per run (for photos)."""
+        folder = os.path.dirname(os.path.abspath(path))
+        if folder not in self.folder_names:
+            try:
+                self.folder_names[folder] = frozenset(os.listdir(folder))
+            except OSError:
+                self.folder_names[folder] = None  # Look on disk, name by name.
+        return self.folder_names[folder]
+
+    def _mentioned(self, parsed):
+        """The ids of the people and of the topics the story's own text names."""
+        found = self.mentions.ids_in(parsed.own_text())
+        return (
+            {pk for kind, pk in found if kind == "person"},
+            {pk for kind, pk in found if kind == "topic"},
+        )
 
     def _store(self, parsed, photo, source, remembered):
         article = None
@@ -623,12 +699,19 @@ class ArticleImporter:
         )
         article.save()
         remembered.articles.append((article.headline, article.pk, article.slug))
-        own_text = parsed.own_text()
-        self._add_relations(article, PEOPLE, self.people.ids_in(own_text))
-        self._add_relations(article, TOPICS, self.topics.ids_in(own_text))
-        self._create_links(article, self._planned_links(article, parsed), remembered)
+        people_ids, topic_ids = self._mentioned(parsed)
+        people = self._add_relations(article, PEOPLE, people_ids)
+        topics = self._add_relations(article, TOPICS, topic_ids)
+        links = self._planned_links(article, parsed)
+        self._create_links(article, links, remembered)
         relinked = self._resolve_links_to(article, remembered)
-        return ImportResult("created", article, relinked)
+        snapshot = ArticleSnapshot(
+            article,
+            people=self._named(people),
+            topics=topics,
+            links=links,
+        )
+        return ImportResult("created", article, relinked, snapshot=snapshot)
 
     def _update(self, article, parsed, photo, source, remembered):
         changed = False
@@ -641,16 +724,16 @@ class ArticleImporter:
             article.lead_image = lead_image
             changed = True
 
-        own_text = parsed.own_text()
+        people_ids, topic_ids = self._mentioned(parsed)
         # People and topics are only ever added: editors' links stay.
-        new_people = self.people.ids_in(own_text) - set(
-            article.people.values_list("pk", flat=True)
-        )
-        new_topics = self.topics.ids_in(own_text) - set(
+        people = list(article.people.values_list("pk", "name"))
+        new_people = people_ids - {pk for pk, _ in people}
+        topics = list(
             TaggedArticle.objects.filter(content_object=article).values_list(
-                "tag_id", flat=True
+                "pk", "tag_id"
             )
         )
+        new_topics = topic_ids - {topic_id for _, topic_id in topics}
         old_links = list(article.related_links.order_by("position", "pk"))
         planned_links = self._planned_links(article, parsed)
         links_changed = [_link_fields(link) for link in old_links] != [
@@ -661,19 +744,22 @@ class ArticleImporter:
             # Saved even when only its relations changed, so updated_at moves and
             # post_save tells listeners (the page cache) that the article changed.
             article.save()
-            self._add_relations(article, PEOPLE, new_people)
-            self._add_relations(article, TOPICS, new_topics)
+            people += self._named(self._add_relations(article, PEOPLE, new_people))
+            topics += self._add_relations(article, TOPICS, new_topics)
+            links = old_links
             if links_changed:
                 article.related_links.all().delete()
                 remembered.gone_links.extend(
                     (headline_key(link.title), link.pk) for link in old_links
                 )
                 self._create_links(article, planned_links, remembered)
+                links = planned_links
+            snapshot = ArticleSnapshot(article, people, topics, links)
             outcome = "updated"
         else:
-            outcome = "unchanged"
+            snapshot, outcome = None, "unchanged"
         relinked = self._resolve_links_to(article, remembered)
-        return ImportResult(outcome, article, relinked)
+        return ImportResult(outcome, article, relinked, snapshot=snapshot)
 
     @staticmethod
     def _lead_image(current, parsed, photo, remembered):
@@ -728,6 +814,10 @@ class ArticleImporter:
             slug = f"{base}-{number}"
         return slug
 
+    def _named(self, rows):
+        """(pk, name) of the people in join rows (row pk, person pk)."""
+        return [(pk, self.person_names[pk]) for _, pk in rows]
+
     @staticmethod
     def _add_relations(article, relation, target_ids):
         """Link the article to more people or topics (never yet linked), in one insert.
@@ -736,9 +826,10 @@ class ArticleImporter:
         even runs queries per tag); the importer knows them already, which keeps
         the queries per article constant. The m2m_changed signals are the ones
         add() sends, so listeners (the page cache) see an import like an edit.
+        Returns the new join rows as (row pk, person or topic pk).
         """
         if not target_ids:
-            return
+            return []
         through, article_field, target_field, target_model = relation
         signal = {
             "sender": through,
@@ -749,13 +840,11 @@ class ArticleImporter:
             "using": router.db_for_write(through, instance=article),
         }
         m2m_changed.send(action="pre_add", **signal)
-        _insert_join_rows(
-            through,
-            article_field,
-            target_field,
-            [(article.pk, pk) for pk in sorted(target_ids)],
+        rows = _insert_join_rows(
+            through, article_field, target_field, article.pk, sorted(target_ids)
         )
         m2m_changed.send(action="post_add", **signal)
+        return rows
 
     def _planned_links(self, article, parsed):
         own_key = headline_key(article.headline)
@@ -779,7 +868,7 @@ class ArticleImporter:
     def _create_links(self, article, links, remembered):
         # One insert for all of an article's links; the article itself was just
         # saved, which is what tells listeners its page changed.
-        RelatedLink.objects.bulk_create(links)
+        _insert_links(links)
         remembered.waiting_links.extend(
             (headline_key(link.title), link.pk, article.pk)
             for link in links
@@ -827,17 +916,54 @@ def default_alt_text(parsed):
     return Truncator(text).chars(_max_length(Image, "alt_text"))
 
 
-def _insert_join_rows(through, article_field, target_field, rows):
+def _insert_join_rows(through, article_field, target_field, article_id, target_ids):
+    """Insert (article, target) rows; return their (row pk, target pk), in order."""
     connection = connections[router.db_for_write(through)]
     quote = connection.ops.quote_name
     table = quote(through._meta.db_table)
     article_column = quote(through._meta.get_field(article_field).column)
     target_column = quote(through._meta.get_field(target_field).column)
+    values = ", ".join(["(%s, %s)"] * len(target_ids))
     with connection.cursor() as cursor:
-        cursor.executemany(
-            f"INSERT INTO {table} ({article_column}, {target_column}) VALUES (%s, %s)",
-            rows,
+        cursor.execute(
+            f"INSERT INTO {table} ({article_column}, {target_column}) "
+            f"VALUES {values} RETURNING {quote(through._meta.pk.column)}, "
+            f"{target_column}",
+            [value for target_id in target_ids for value in (article_id, target_id)],
         )
+        # RETURNING gives the rows in no promised order.
+        return sorted(cursor.fetchall(), key=lambda row: row[1])
+
+
+def _insert_links(links):
+    """RelatedLink.objects.bulk_create(links) for one article's links, sets pk."""
+    if not links:
+        return
+    connection = connections[router.db_for_write(RelatedLink)]
+    quote = connection.ops.quote_name
+    fields = [f for f in RelatedLink._meta.concrete_fields if not f.primary_key]
+    columns = ", ".join(quote(f.column) for f in fields)
+    row = f"({', '.join(['%s'] * len(fields))})"
+    position = {link.position: link for link in links}
+    if len(position) != len(links):
+        # The pks come back by position; this never happens for imported links.
+        RelatedLink.objects.bulk_create(links)
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(RelatedLink._meta.db_table)} ({columns}) "
+            f"VALUES {', '.join([row] * len(links))} RETURNING "
+            f"{quote(RelatedLink._meta.pk.column)}, {quote('position')}",
+            [
+                f.get_db_prep_save(f.pre_save(link, True), connection)
+                for link in links
+                for f in fields
+            ],
+        )
+        for pk, link_position in cursor.fetchall():
+            link = position[link_position]
+            link.pk = pk
+            link._state.adding, link._state.db = False, connection.alias
 
 
 def _point_waiting_links_at(article, link_ids):

@@ -103,9 +103,13 @@ class TaggedArticle(TaggedItemBase):
         verbose_name = "article topic"
 
     def __str__(self):
+        return self.describe(self.content_object_id, self.tag_id)
+
+    @staticmethod
+    def describe(article_id, topic_id):
         # By key: taggit's own text loads the article and the topic, a query each
         # for every tag of every article a revision records.
-        return f"article {self.content_object_id} tagged with topic {self.tag_id}"
+        return f"article {article_id} tagged with topic {topic_id}"
 
 
 LEAD_IMAGE_NEEDS_ALT_TEXT = (

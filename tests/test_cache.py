@@ -315,6 +315,46 @@ def test_an_imported_file_invalidates_pages_once_inside_its_transaction():
 
 
 @pytest.mark.django_db
+def test_an_import_keeps_the_deadline_of_the_next_scheduled_story():
+    """An import renews the token without looking up the next publication
+    (it never schedules a story): the deadline set before it must stay."""
+    from pathlib import Path
+
+    from django.core.management import call_command
+
+    from articles.cache import generation_and_deadline
+
+    later = timezone.now() + timedelta(minutes=5)
+    make_article(headline="Scheduled", published_at=later)
+    token, deadline = generation_and_deadline()
+    seed = Path(__file__).resolve().parent.parent / "fixtures/articles"
+
+    call_command("import_articles", str(seed), verbosity=0)
+
+    new_token, new_deadline = generation_and_deadline()
+    assert new_token != token
+    assert new_deadline == deadline
+    assert abs((deadline - later).total_seconds()) < 1
+
+
+@pytest.mark.django_db
+def test_an_import_into_a_flushed_generation_table_starts_one():
+    from pathlib import Path
+
+    from django.core.management import call_command
+
+    from articles.cache import forget_generation
+    from articles.models import PageGeneration
+
+    forget_generation()
+    seed = Path(__file__).resolve().parent.parent / "fixtures/articles"
+
+    call_command("import_articles", str(seed), verbosity=0)
+
+    assert PageGeneration.objects.count() == 1
+
+
+@pytest.mark.django_db
 def test_no_cache_lifetime_outlives_the_next_scheduled_story(reader):
     make_article(headline="Now")
     make_article(headline="Later", published_at=timezone.now() + timedelta(seconds=45))

@@ -235,3 +235,18 @@ def test_staff_without_change_permission_cannot_restore(client, editor):
 
     assert response.status_code == 403
     assert Article.objects.get(pk=article.pk).headline == "Current"
+
+
+def test_an_articles_versions_are_found_by_index_not_by_reading_them_all():
+    """History pages look an article's versions up on reversion's unique index
+    (db, content type, object id, revision): nothing may make them scan."""
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's plan; PostgreSQL plans by its table statistics")
+    article = make_article()
+    with revision_context(comment="one"):
+        article.save()
+
+    plan = Version.objects.get_for_object(article).explain()
+
+    assert "SEARCH reversion_version USING INDEX" in plan
+    assert "SCAN reversion_version" not in plan

@@ -3,6 +3,7 @@ from django.urls import reverse
 from reversion.models import Version
 
 from articles.bulk import merge_topics
+from articles.history import article_history, revision_context
 from articles.models import Topic
 from articles.redirects import SlugRedirect
 from tests.conftest import make_article
@@ -98,6 +99,25 @@ def test_merge_records_a_revision_for_each_retagged_article(editor_client, edito
     [version] = Version.objects.get_for_object(article)
     assert version.revision.user == editor
     assert version.revision.comment == 'Merged topic(s) Kremlin into "Russia"'
+
+
+def test_merge_records_a_revision_even_when_the_article_had_one(editor_client):
+    """Only the article's topics change, so its own fields equal its last
+    revision's: that must not count as "nothing changed"."""
+    survivor, merged = topic("Russia", "russia"), topic("Kremlin", "kremlin")
+    with revision_context(comment="before the merge"):
+        article = make_article()
+        article.tags.add(merged)
+
+    merge_in_admin(editor_client, [survivor, merged], survivor)
+
+    history = article_history(article)
+    assert [entry.revision.comment for entry in history] == [
+        "before the merge",
+        'Merged topic(s) Kremlin into "Russia"',
+    ]
+    assert history[-1].snapshot["Topics"] == "Russia"
+    assert history[-1].changed == ["Topics"]
 
 
 def test_merge_refuses_keywords_too_long_to_keep_and_changes_nothing(editor_client):

@@ -2,7 +2,12 @@ from collections import Counter
 
 from django.core.management.base import BaseCommand, CommandError
 
-from articles.importers import ArticleImporter, ImportRefused, expand_paths
+from articles.importers import (
+    ArticleImporter,
+    ImportRefused,
+    expand_paths,
+    write_burst,
+)
 
 OUTCOMES = ("created", "updated", "unchanged", "failed")
 # Runs of at least this many files report progress about ten times.
@@ -66,22 +71,25 @@ class Command(BaseCommand):
         progress_every = (
             max(1, len(paths) // 10) if len(paths) >= PROGRESS_FROM_FILES else 0
         )
-        for number, path in enumerate(paths, start=1):
-            try:
-                result = importer.import_file(path)
-            except ImportRefused as refusal:
-                counts["failed"] += 1
-                self.stderr.write(f"{path}: {refusal}")
-            else:
-                counts[result.outcome] += 1
-                names.update(result.unknown_names)
-                if verbosity >= 2:
-                    prefix = "would be " if dry_run else ""
+        with write_burst():
+            for number, path in enumerate(paths, start=1):
+                try:
+                    result = importer.import_file(path)
+                except ImportRefused as refusal:
+                    counts["failed"] += 1
+                    self.stderr.write(f"{path}: {refusal}")
+                else:
+                    counts[result.outcome] += 1
+                    names.update(result.unknown_names)
+                    if verbosity >= 2:
+                        prefix = "would be " if dry_run else ""
+                        self.stdout.write(
+                            f"{prefix}{result.outcome}: {path} ({result.article.slug})"
+                        )
+                if verbosity == 1 and progress_every and number % progress_every == 0:
                     self.stdout.write(
-                        f"{prefix}{result.outcome}: {path} ({result.article.slug})"
+                        f"{number}/{len(paths)} files: {_summary(counts)}"
                     )
-            if verbosity == 1 and progress_every and number % progress_every == 0:
-                self.stdout.write(f"{number}/{len(paths)} files: {_summary(counts)}")
 
         if verbosity >= 2 and names:
             self.stdout.write("Capitalised names that match no person:")
