@@ -155,19 +155,13 @@ def save_import_revision(snapshot, comment):
         Article, TaggedArticle, RelatedLink
     )
     connection = connections[using]
-    quote = connection.ops.quote_name
+    revision_sql, version_sql = _revision_sql(using)
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {quote(Revision._meta.db_table)} "
-            f"(date_created, user_id, comment) VALUES (%s, NULL, %s) RETURNING id",
-            [now, comment],
-        )
+        cursor.execute(revision_sql, [now, comment])
         (revision_id,) = cursor.fetchone()
         cursor.executemany(
-            f"INSERT INTO {quote(Version._meta.db_table)} (revision_id, object_id, "
-            f"content_type_id, db, format, serialized_data, object_repr) "
-            f"VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            version_sql,
             [
                 (
                     revision_id,
@@ -182,6 +176,19 @@ def save_import_revision(snapshot, comment):
             ],
         )
     return revision_id
+
+
+@cache
+def _revision_sql(using):
+    """INSERTs of a revision (no user; returns its id) and of one version."""
+    quote = connections[using].ops.quote_name
+    return (
+        f"INSERT INTO {quote(Revision._meta.db_table)} (date_created, user_id, "
+        f"comment) VALUES (%s, NULL, %s) RETURNING id",
+        f"INSERT INTO {quote(Version._meta.db_table)} (revision_id, object_id, "
+        f"content_type_id, db, format, serialized_data, object_repr) "
+        f"VALUES (%s, %s, %s, %s, %s, %s, %s)",
+    )
 
 
 # What `serializers.serialize("json", [obj], fields=<the registered fields>)`

@@ -28,6 +28,7 @@ import stat
 from collections import defaultdict
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 from anyascii import anyascii
@@ -43,7 +44,7 @@ from django.db import (
     transaction,
 )
 from django.db.models import Q
-from django.db.models.signals import m2m_changed
+from django.db.models.signals import m2m_changed, post_save, pre_save
 from django.utils.text import Truncator, slugify
 
 from articles import renditions
@@ -697,7 +698,8 @@ class ArticleImporter:
             lead_image=self._lead_image(None, parsed, photo, remembered),
             **self._imported_fields(parsed),
         )
-        article.save()
+        article.prepare_to_save()
+        _save_new(article)
         remembered.articles.append((article.headline, article.pk, article.slug))
         people_ids, topic_ids = self._mentioned(parsed)
         people = self._add_relations(article, PEOPLE, people_ids)
@@ -905,8 +907,8 @@ class ArticleImporter:
             self.waiting_links[key][pk] = article_id
 
 
-# The two hottest writes of an import are plain SQL: for rows of bare ids the
-# ORM spends several times longer building and compiling the statement than the
+# An import's INSERTs are plain SQL, built once per run: for the rows of one
+# story the ORM spends longer building and compiling each statement than the
 # database spends running it. Table and column names come from the models.
 
 
@@ -916,44 +918,81 @@ def default_alt_text(parsed):
     return Truncator(text).chars(_max_length(Image, "alt_text"))
 
 
-def _insert_join_rows(through, article_field, target_field, article_id, target_ids):
-    """Insert (article, target) rows; return their (row pk, target pk), in order."""
-    connection = connections[router.db_for_write(through)]
-    quote = connection.ops.quote_name
-    table = quote(through._meta.db_table)
-    article_column = quote(through._meta.get_field(article_field).column)
-    target_column = quote(through._meta.get_field(target_field).column)
-    values = ", ".join(["(%s, %s)"] * len(target_ids))
+def _save_new(obj):
+    """obj.save() for a new object of a model without parent models, as one
+    INSERT: the same pre_save and post_save signals, defaults and auto_now
+    times, and the object knows its pk and database afterwards."""
+    model = type(obj)
+    using = router.db_for_write(model, instance=obj)
+    connection = connections[using]
+    signal = {"sender": model, "instance": obj, "raw": False, "using": using}
+    pre_save.send(**signal, update_fields=None)
+    fields, sql = _new_row_sql(using, model)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} ({article_column}, {target_column}) "
-            f"VALUES {values} RETURNING {quote(through._meta.pk.column)}, "
-            f"{target_column}",
+            sql, [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+        )
+        (obj.pk,) = cursor.fetchone()
+    obj._state.adding, obj._state.db = False, using
+    post_save.send(**signal, created=True, update_fields=None)
+
+
+@cache
+def _new_row_sql(using, model):
+    if model._meta.parents:
+        raise TypeError(f"{model.__name__} has a parent model: use save()")
+    quote = connections[using].ops.quote_name
+    fields = [
+        f for f in model._meta.local_concrete_fields if f is not model._meta.auto_field
+    ]
+    return fields, (
+        f"INSERT INTO {quote(model._meta.db_table)} "
+        f"({', '.join(quote(f.column) for f in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))}) "
+        f"RETURNING {quote(model._meta.pk.column)}"
+    )
+
+
+def _insert_join_rows(through, article_field, target_field, article_id, target_ids):
+    """Insert (article, target) rows; return their (row pk, target pk), in order."""
+    using = router.db_for_write(through)
+    sql = _join_rows_sql(using, through, article_field, target_field, len(target_ids))
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            sql,
             [value for target_id in target_ids for value in (article_id, target_id)],
         )
         # RETURNING gives the rows in no promised order.
         return sorted(cursor.fetchall(), key=lambda row: row[1])
 
 
+@cache
+def _join_rows_sql(using, through, article_field, target_field, count):
+    quote = connections[using].ops.quote_name
+    article_column = quote(through._meta.get_field(article_field).column)
+    target_column = quote(through._meta.get_field(target_field).column)
+    return (
+        f"INSERT INTO {quote(through._meta.db_table)} ({article_column}, "
+        f"{target_column}) VALUES {', '.join(['(%s, %s)'] * count)} "
+        f"RETURNING {quote(through._meta.pk.column)}, {target_column}"
+    )
+
+
 def _insert_links(links):
     """RelatedLink.objects.bulk_create(links) for one article's links, sets pk."""
     if not links:
         return
-    connection = connections[router.db_for_write(RelatedLink)]
-    quote = connection.ops.quote_name
-    fields = [f for f in RelatedLink._meta.concrete_fields if not f.primary_key]
-    columns = ", ".join(quote(f.column) for f in fields)
-    row = f"({', '.join(['%s'] * len(fields))})"
     position = {link.position: link for link in links}
     if len(position) != len(links):
         # The pks come back by position; this never happens for imported links.
         RelatedLink.objects.bulk_create(links)
         return
+    using = router.db_for_write(RelatedLink)
+    connection = connections[using]
+    fields = _link_fields_to_insert()
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {quote(RelatedLink._meta.db_table)} ({columns}) "
-            f"VALUES {', '.join([row] * len(links))} RETURNING "
-            f"{quote(RelatedLink._meta.pk.column)}, {quote('position')}",
+            _links_sql(using, len(links)),
             [
                 f.get_db_prep_save(f.pre_save(link, True), connection)
                 for link in links
@@ -964,6 +1003,24 @@ def _insert_links(links):
             link = position[link_position]
             link.pk = pk
             link._state.adding, link._state.db = False, connection.alias
+
+
+@cache
+def _link_fields_to_insert():
+    return [f for f in RelatedLink._meta.concrete_fields if not f.primary_key]
+
+
+@cache
+def _links_sql(using, count):
+    quote = connections[using].ops.quote_name
+    fields = _link_fields_to_insert()
+    row = f"({', '.join(['%s'] * len(fields))})"
+    return (
+        f"INSERT INTO {quote(RelatedLink._meta.db_table)} "
+        f"({', '.join(quote(f.column) for f in fields)}) "
+        f"VALUES {', '.join([row] * count)} "
+        f"RETURNING {quote(RelatedLink._meta.pk.column)}, {quote('position')}"
+    )
 
 
 def _point_waiting_links_at(article, link_ids):

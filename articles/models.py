@@ -93,7 +93,10 @@ class Topic(TagBase):
 
 
 class TaggedArticle(TaggedItemBase):
-    content_object = models.ForeignKey("Article", on_delete=models.CASCADE)
+    # No index of its own: the unique (content_object, tag) index starts with it.
+    content_object = models.ForeignKey(
+        "Article", on_delete=models.CASCADE, db_index=False
+    )
     tag = models.ForeignKey(
         Topic, on_delete=models.CASCADE, related_name="tagged_articles"
     )
@@ -235,16 +238,20 @@ class Article(models.Model):
         return self.headline
 
     def save(self, *args, **kwargs):
+        self.prepare_to_save()
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("articles:detail", kwargs={"slug": self.slug})
+
+    def prepare_to_save(self):
+        """What every save does first; the importer's own INSERT calls it too."""
         if self.status == self.Status.PUBLISHED and self.published_at is None:
             self.published_at = timezone.now()
         # Browsers send textarea line breaks as CRLF; stored text uses LF, so an
         # untouched body saved from the admin is not a change (nor "Updated").
         self.standfirst = self.standfirst.replace("\r\n", "\n")
         self.body = self.body.replace("\r\n", "\n")
-        super().save(*args, **kwargs)
-
-    def get_absolute_url(self):
-        return reverse("articles:detail", kwargs={"slug": self.slug})
 
     def clean(self):
         super().clean()

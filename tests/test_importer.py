@@ -16,11 +16,14 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from articles.cache import current_generation
 from articles.importers import (
+    IMPORT_CHECKPOINT_PAGES,
     MAX_FILE_BYTES,
     ArticleImporter,
     parse_article,
     split_caption,
+    write_burst,
 )
 
 # Imported before a test drops root rights, so nothing needs loading as nobody.
@@ -636,6 +639,50 @@ def test_new_only_leaves_stored_articles_alone(tmp_path):
     assert Article.objects.get(source="story.txt").body == "An editor's rewrite."
 
 
+def test_imported_story_is_stored_as_save_would_store_it(tmp_path):
+    """New stories are written with one plain INSERT, not Model.save(): the
+    row must be the one save() writes, and save()'s listeners must hear of it."""
+    generation = current_generation()
+    run_import(write(tmp_path, "story.txt", story()))
+    imported = Article.objects.get()
+    saved = Article(
+        headline="Saved by the ORM",
+        slug="saved-by-the-orm",
+        standfirst=imported.standfirst,
+        body=imported.body,
+        image_caption=imported.image_caption,
+        image_credit=imported.image_credit,
+        source=imported.source,
+        status=Article.Status.PUBLISHED,
+    )
+    saved.save()
+
+    ignored = {"id", "headline", "slug", "published_at", "created_at", "updated_at"}
+    rows = Article.objects.order_by("pk").values()
+    assert [{k: v for k, v in row.items() if k not in ignored} for row in rows] == [
+        {k: v for k, v in rows[1].items() if k not in ignored}
+    ] * 2
+    assert imported.published_at is not None
+    assert imported.created_at is not None and imported.updated_at is not None
+    assert imported.content_updated_at is None
+    assert current_generation() != generation  # the page cache heard of it
+
+
+def test_imported_story_takes_over_an_old_address(tmp_path, client):
+    renamed = make_article(headline="Budget", slug="minsk-hosts-talks-on-grain-exports")
+    renamed.slug = "budget-2024"
+    renamed.save()
+    assert (
+        client.get("/articles/minsk-hosts-talks-on-grain-exports/").status_code == 301
+    )
+
+    run_import(write(tmp_path, "story.txt", story()))
+
+    response = client.get("/articles/minsk-hosts-talks-on-grain-exports/")
+    assert response.status_code == 200
+    assert response.context["article"].headline == "Minsk hosts talks on grain exports"
+
+
 # Related stories --------------------------------------------------------------------
 
 
@@ -906,3 +953,25 @@ def test_sqlite_file_database_uses_wal_and_normal_sync(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["wal", "1"]  # 1 is NORMAL
     assert (tmp_path / "db.sqlite3").exists()
+
+
+def checkpoint_interval():
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA wal_autocheckpoint")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db
+def test_an_import_checkpoints_less_often_then_puts_the_interval_back():
+    if connection.vendor != "sqlite":
+        pytest.skip("an SQLite setting")
+    usual = checkpoint_interval()
+    assert usual < IMPORT_CHECKPOINT_PAGES
+
+    with write_burst():
+        assert checkpoint_interval() == IMPORT_CHECKPOINT_PAGES
+    assert checkpoint_interval() == usual
+
+    with pytest.raises(RuntimeError), write_burst():
+        raise RuntimeError("the import stopped")
+    assert checkpoint_interval() == usual
