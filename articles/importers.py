@@ -26,7 +26,6 @@ import os
 import re
 import stat
 from collections import defaultdict
-from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -36,13 +35,7 @@ from django.core import serializers
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.serializers.base import DeserializationError
-from django.db import (
-    DEFAULT_DB_ALIAS,
-    DatabaseError,
-    connections,
-    router,
-    transaction,
-)
+from django.db import DatabaseError, connections, router, transaction
 from django.db.models import Q
 from django.db.models.signals import m2m_changed, post_save, pre_save
 from django.utils.text import Truncator, slugify
@@ -69,11 +62,6 @@ MAX_FILE_BYTES = 1024 * 1024
 RELATED_MARKER = "also read"
 BOILERPLATE_START = "Read all the Latest News"
 CREDIT_MAX_WORDS = 5
-# SQLite copies its write-ahead log into the database file every 1,000 pages by
-# default. Each file's commit rewrites the same hot pages (index leaves, the
-# page-cache token), so an import copies them once per ~15 files; at this
-# interval, once per ~150: about a fifth off every commit.
-IMPORT_CHECKPOINT_PAGES = 10_000
 # A photo beside a story file, with the same stem, is its lead image.
 PHOTO_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")
 # Room left in Article.slug for the "-2", "-3", ... of headlines that slugify alike.
@@ -512,34 +500,6 @@ def unknown_names(text, people, topics):
 
 
 # Storing ------------------------------------------------------------------------
-
-
-@contextmanager
-def write_burst(using=DEFAULT_DB_ALIAS):
-    """Import on SQLite with fewer checkpoints, then checkpoint once at the end.
-
-    Each file still commits on its own and readers are never blocked. As with
-    any interval under synchronous=NORMAL, a power cut (not a crash) can lose
-    the commits since the last checkpoint: running the import again restores
-    them. Other databases are left as they are.
-    """
-    connection = connections[using]
-    if connection.vendor != "sqlite":
-        yield
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("PRAGMA wal_autocheckpoint")
-        (usual_pages,) = cursor.fetchone()
-        cursor.execute(f"PRAGMA wal_autocheckpoint = {IMPORT_CHECKPOINT_PAGES}")
-    try:
-        yield
-    finally:
-        # Not masking whatever ended the import, if the database went away.
-        with suppress(DatabaseError), connection.cursor() as cursor:
-            cursor.execute(f"PRAGMA wal_autocheckpoint = {int(usual_pages)}")
-            if not connection.in_atomic_block:
-                # Copies what no reader still needs; waits for no one.
-                cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
 
 # An article's links to people and to topics: (through model, its field naming

@@ -18,12 +18,10 @@ from django.test.utils import CaptureQueriesContext
 
 from articles.cache import current_generation
 from articles.importers import (
-    IMPORT_CHECKPOINT_PAGES,
     MAX_FILE_BYTES,
     ArticleImporter,
     parse_article,
     split_caption,
-    write_burst,
 )
 
 # Imported before a test drops root rights, so nothing needs loading as nobody.
@@ -953,25 +951,3 @@ def test_sqlite_file_database_uses_wal_and_normal_sync(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["wal", "1"]  # 1 is NORMAL
     assert (tmp_path / "db.sqlite3").exists()
-
-
-def checkpoint_interval():
-    with connection.cursor() as cursor:
-        cursor.execute("PRAGMA wal_autocheckpoint")
-        return cursor.fetchone()[0]
-
-
-@pytest.mark.django_db
-def test_an_import_checkpoints_less_often_then_puts_the_interval_back():
-    if connection.vendor != "sqlite":
-        pytest.skip("an SQLite setting")
-    usual = checkpoint_interval()
-    assert usual < IMPORT_CHECKPOINT_PAGES
-
-    with write_burst():
-        assert checkpoint_interval() == IMPORT_CHECKPOINT_PAGES
-    assert checkpoint_interval() == usual
-
-    with pytest.raises(RuntimeError), write_burst():
-        raise RuntimeError("the import stopped")
-    assert checkpoint_interval() == usual

@@ -2,12 +2,8 @@ from collections import Counter
 
 from django.core.management.base import BaseCommand, CommandError
 
-from articles.importers import (
-    ArticleImporter,
-    ImportRefused,
-    expand_paths,
-    write_burst,
-)
+from articles.importers import ArticleImporter, ImportRefused, expand_paths
+from newsroom.sqlite import write_burst
 
 OUTCOMES = ("created", "updated", "unchanged", "failed")
 # Runs of at least this many files report progress about ten times.

@@ -1,0 +1,107 @@
+"""Imports on SQLite checkpoint the write-ahead log from a thread of their own."""
+
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from newsroom.sqlite import WalCheckpointer
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def wal_database(path):
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("PRAGMA journal_mode=WAL")
+    writer.execute("PRAGMA wal_autocheckpoint=0")  # only the checkpointer copies
+    writer.execute("CREATE TABLE story (id INTEGER PRIMARY KEY, text TEXT)")
+    writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the table, in the file
+    return writer
+
+
+def rows_in_the_file_alone(path):
+    """Rows the database file holds, not counting what is still in the log."""
+    file_only = sqlite3.connect(f"file:{path}?immutable=1", uri=True)
+    try:
+        return file_only.execute("SELECT count(*) FROM story").fetchone()[0]
+    finally:
+        file_only.close()
+
+
+def write_stories(writer, count):
+    for _ in range(count):
+        writer.execute("INSERT INTO story (text) VALUES (?)", ["words " * 200])
+
+
+def test_without_a_checkpoint_the_rows_stay_in_the_log(tmp_path):
+    path = tmp_path / "burst.sqlite3"
+    writer = wal_database(path)
+    write_stories(writer, 50)
+
+    assert writer.execute("SELECT count(*) FROM story").fetchone()[0] == 50
+    assert rows_in_the_file_alone(path) == 0
+
+
+def test_checkpointer_copies_the_log_while_the_writer_goes_on(tmp_path):
+    path = tmp_path / "burst.sqlite3"
+    writer = wal_database(path)
+
+    with WalCheckpointer(path, every=0.01):
+        write_stories(writer, 50)
+        deadline = time.monotonic() + 10
+        while rows_in_the_file_alone(path) < 50 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert rows_in_the_file_alone(path) == 50  # before the block ends
+        write_stories(writer, 50)
+
+    assert rows_in_the_file_alone(path) == 100  # the last checkpoint, on leaving
+
+
+def test_checkpointer_on_a_missing_folder_gives_up_quietly(tmp_path):
+    with WalCheckpointer(tmp_path / "no-such-folder" / "db.sqlite3", every=0.01):
+        pass
+
+
+def test_an_import_into_a_file_database_keeps_every_story(tmp_path):
+    """The real thing: the command on a WAL database file, the thread running."""
+    folder = tmp_path / "stories"
+    folder.mkdir()
+    for number in range(60):
+        (folder / f"{number:03}.txt").write_text(
+            f"Story number {number} for the checkpointer\n"
+            f"A standfirst.\n\nA first paragraph.\nA second paragraph.\n"
+        )
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DJANGO_", "DATABASE_URL"))
+    }
+    env.update(NEWSROOM_VAR_DIR=str(tmp_path), DJANGO_SECRET_KEY="x" * 50)
+    script = (
+        "import os, sys, threading, django\n"
+        "os.environ['DJANGO_SETTINGS_MODULE'] = 'newsroom.settings'\n"
+        "django.setup()\n"
+        "from django.core.management import call_command\n"
+        "from django.db import connection\n"
+        "from articles.models import Article\n"
+        "call_command('migrate', verbosity=0)\n"
+        "call_command('import_articles', sys.argv[1], verbosity=0)\n"
+        "c = connection.cursor()\n"
+        "c.execute('PRAGMA wal_autocheckpoint')\n"
+        "print(Article.objects.count(), c.fetchone()[0], threading.active_count())\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(folder)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+
+    assert result.returncode == 0, result.stderr
+    stories, checkpoint_interval, threads = result.stdout.split()
+    assert stories == "60"
+    assert checkpoint_interval == "1000"  # SQLite's usual, back after the import
+    assert threads == "1"  # the checkpointer has finished
