@@ -3,8 +3,6 @@
 import contextlib
 import os
 import re
-import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass
 from io import StringIO
@@ -921,33 +919,3 @@ def test_load_vocabulary_refuses_a_fixture_of_something_else(tmp_path):
     )
     with pytest.raises(CommandError, match="only people and topics"):
         call_command("load_vocabulary", str(path))
-
-
-# SQLite for write bursts ------------------------------------------------------------
-
-
-def test_sqlite_file_database_uses_wal_and_normal_sync(tmp_path):
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("DJANGO_", "DATABASE_URL"))
-    }
-    env.update(NEWSROOM_VAR_DIR=str(tmp_path), DJANGO_SECRET_KEY="x" * 50)
-    script = (
-        "import django, os; "
-        "os.environ['DJANGO_SETTINGS_MODULE'] = 'newsroom.settings'; "
-        "django.setup(); from django.db import connection; c = connection.cursor(); "
-        "c.execute('PRAGMA journal_mode'); mode = c.fetchone()[0]; "
-        "c.execute('PRAGMA synchronous'); print(mode, c.fetchone()[0])"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["wal", "1"]  # 1 is NORMAL
-    assert (tmp_path / "db.sqlite3").exists()

@@ -9,13 +9,12 @@ compare and restore pages read them.
 import pytest
 import reversion
 from django.core.management import call_command
-from django.urls import reverse
 from reversion.models import Revision
 
 from articles.history import article_history, revision_context
 from articles.models import Article
-from tests.html_forms import form_data
 from tests.test_importer import PEOPLE, SEED, TOPICS, run_import, story, write
+from tests.test_revisions import restore_in_admin
 
 pytestmark = pytest.mark.django_db
 
@@ -131,12 +130,8 @@ def test_editor_restores_the_first_import_after_an_edited_reimport(
     original_links = list(original.related_links.values_list("title", "summary"))
     run_import(edited_seed(tmp_path))
     first = article_history(original)[0]
-    restore_url = reverse(
-        "admin:articles_article_revision", args=[original.pk, first.version.pk]
-    )
 
-    form = form_data(editor_client.get(restore_url).content.decode(), "article_form")
-    response = editor_client.post(restore_url, form)
+    response = restore_in_admin(editor_client, original, first.version)
 
     assert response.status_code == 302
     restored = Article.objects.get()

@@ -34,6 +34,13 @@ def edit_in_admin(client, article, **changes):
     assert response.status_code == 302, response.context["errors"]
 
 
+def restore_in_admin(client, article, version):
+    """Open the revision's restore form and save it as it is."""
+    url = reverse("admin:articles_article_revision", args=[article.pk, version.pk])
+    form = form_data(client.get(url).content.decode(), "article_form")
+    return client.post(url, form)
+
+
 def latest_revision():
     return Revision.objects.order_by("-pk").first()
 
@@ -140,11 +147,7 @@ def test_restore_brings_back_headline_body_tags_people_and_links(editor_client):
     assert article.headline == "Second version"
     first = article_history(article)[0]
 
-    restore_url = reverse(
-        "admin:articles_article_revision", args=[article.pk, first.version.pk]
-    )
-    form = form_data(editor_client.get(restore_url).content.decode(), "article_form")
-    response = editor_client.post(restore_url, form)
+    response = restore_in_admin(editor_client, article, first.version)
 
     assert response.status_code == 302
     article.refresh_from_db()
@@ -167,12 +170,8 @@ def test_restore_removes_a_link_added_after_the_revision(editor_client):
     make_related_link(article, title="Added later", url="https://example.com/")
     edit_in_admin(editor_client, article, headline="Later")
     first = article_history(article)[0]
-    restore_url = reverse(
-        "admin:articles_article_revision", args=[article.pk, first.version.pk]
-    )
 
-    form = form_data(editor_client.get(restore_url).content.decode(), "article_form")
-    editor_client.post(restore_url, form)
+    restore_in_admin(editor_client, article, first.version)
 
     assert not article.related_links.exists()
 

@@ -12,6 +12,45 @@ from newsroom.sqlite import WalCheckpointer
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def run_on_a_file_database(tmp_path, script, *args):
+    """Run Python with the project's settings and an SQLite file in tmp_path."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DJANGO_", "DATABASE_URL"))
+    }
+    env.update(NEWSROOM_VAR_DIR=str(tmp_path), DJANGO_SECRET_KEY="x" * 50)
+    setup = (
+        "import os, django\n"
+        "os.environ['DJANGO_SETTINGS_MODULE'] = 'newsroom.settings'\n"
+        "django.setup()\n"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", setup + script, *map(str, args)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_sqlite_file_database_uses_wal_and_normal_sync(tmp_path):
+    script = (
+        "from django.db import connection\n"
+        "c = connection.cursor()\n"
+        "c.execute('PRAGMA journal_mode')\n"
+        "mode = c.fetchone()[0]\n"
+        "c.execute('PRAGMA synchronous')\n"
+        "print(mode, c.fetchone()[0])\n"
+    )
+
+    result = run_on_a_file_database(tmp_path, script)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["wal", "1"]  # 1 is NORMAL
+    assert (tmp_path / "db.sqlite3").exists()
+
+
 def wal_database(path):
     writer = sqlite3.connect(path, isolation_level=None)
     writer.execute("PRAGMA journal_mode=WAL")
@@ -73,16 +112,8 @@ def test_an_import_into_a_file_database_keeps_every_story(tmp_path):
             f"Story number {number} for the checkpointer\n"
             f"A standfirst.\n\nA first paragraph.\nA second paragraph.\n"
         )
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("DJANGO_", "DATABASE_URL"))
-    }
-    env.update(NEWSROOM_VAR_DIR=str(tmp_path), DJANGO_SECRET_KEY="x" * 50)
     script = (
-        "import os, sys, threading, django\n"
-        "os.environ['DJANGO_SETTINGS_MODULE'] = 'newsroom.settings'\n"
-        "django.setup()\n"
+        "import sys, threading\n"
         "from django.core.management import call_command\n"
         "from django.db import connection\n"
         "from articles.models import Article\n"
@@ -92,13 +123,8 @@ def test_an_import_into_a_file_database_keeps_every_story(tmp_path):
         "c.execute('PRAGMA wal_autocheckpoint')\n"
         "print(Article.objects.count(), c.fetchone()[0], threading.active_count())\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script, str(folder)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+
+    result = run_on_a_file_database(tmp_path, script, folder)
 
     assert result.returncode == 0, result.stderr
     stories, checkpoint_interval, threads = result.stdout.split()
