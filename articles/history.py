@@ -94,8 +94,8 @@ def set_revision_comment(comment):
 # the rows still exist and reading the latest version to skip duplicates: a
 # dozen queries and several milliseconds an article, most of an import's time.
 # The importer holds every row it just stored, so it writes the same Revision and
-# Version rows itself, in two INSERTs. tests/test_history.py checks that they
-# are the rows reversion would write, and that history and restore read them.
+# Version rows itself, in two INSERTs. tests/test_importer_revisions.py checks
+# they are the rows reversion would write, and that history and restore read them.
 
 
 @dataclass

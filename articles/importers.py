@@ -887,7 +887,7 @@ def _save_new(obj):
     connection = connections[using]
     signal = {"sender": model, "instance": obj, "raw": False, "using": using}
     pre_save.send(**signal, update_fields=None)
-    fields, sql = _new_row_sql(using, model)
+    fields, sql = _insert_sql(using, model, 1, model._meta.pk.column)
     with connection.cursor() as cursor:
         cursor.execute(
             sql, [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
@@ -898,18 +898,20 @@ def _save_new(obj):
 
 
 @cache
-def _new_row_sql(using, model):
+def _insert_sql(using, model, rows, *returning):
+    """(fields, INSERT of `rows` rows of the model returning those columns)."""
     if model._meta.parents:
         raise TypeError(f"{model.__name__} has a parent model: use save()")
     quote = connections[using].ops.quote_name
     fields = [
         f for f in model._meta.local_concrete_fields if f is not model._meta.auto_field
     ]
+    row = f"({', '.join(['%s'] * len(fields))})"
     return fields, (
         f"INSERT INTO {quote(model._meta.db_table)} "
         f"({', '.join(quote(f.column) for f in fields)}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))}) "
-        f"RETURNING {quote(model._meta.pk.column)}"
+        f"VALUES {', '.join([row] * rows)} "
+        f"RETURNING {', '.join(map(quote, returning))}"
     )
 
 
@@ -949,10 +951,11 @@ def _insert_links(links):
         return
     using = router.db_for_write(RelatedLink)
     connection = connections[using]
-    fields = _link_fields_to_insert()
+    pk_column = RelatedLink._meta.pk.column
+    fields, sql = _insert_sql(using, RelatedLink, len(links), pk_column, "position")
     with connection.cursor() as cursor:
         cursor.execute(
-            _links_sql(using, len(links)),
+            sql,
             [
                 f.get_db_prep_save(f.pre_save(link, True), connection)
                 for link in links
@@ -963,24 +966,6 @@ def _insert_links(links):
             link = position[link_position]
             link.pk = pk
             link._state.adding, link._state.db = False, connection.alias
-
-
-@cache
-def _link_fields_to_insert():
-    return [f for f in RelatedLink._meta.concrete_fields if not f.primary_key]
-
-
-@cache
-def _links_sql(using, count):
-    quote = connections[using].ops.quote_name
-    fields = _link_fields_to_insert()
-    row = f"({', '.join(['%s'] * len(fields))})"
-    return (
-        f"INSERT INTO {quote(RelatedLink._meta.db_table)} "
-        f"({', '.join(quote(f.column) for f in fields)}) "
-        f"VALUES {', '.join([row] * count)} "
-        f"RETURNING {quote(RelatedLink._meta.pk.column)}, {quote('position')}"
-    )
 
 
 def _point_waiting_links_at(article, link_ids):
