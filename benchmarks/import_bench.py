@@ -10,7 +10,9 @@ one already holding 10,000 articles, then the same files again (nothing changed)
 
 Targets: at least 500 articles per second, and as many queries per article with
 10,000 articles stored as with none. "per CPU second" counts the process's own
-CPU time, which other work on a shared machine does not slow down.
+CPU time, which other work on a shared machine does not slow down; it includes
+the thread that checkpoints SQLite's log during the import (newsroom/sqlite.py),
+so it can sit a little under the wall-clock figure.
 """
 
 import argparse
