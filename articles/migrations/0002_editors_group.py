@@ -1,7 +1,6 @@
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
-EDITORS = "Editors"
+from articles.migrations._editors import EDITORS, grant
 
 # codename -> what Editors may do. They edit content but never delete
 # articles and never manage users or groups.
@@ -28,21 +27,7 @@ EDITOR_PERMISSIONS = [
 
 
 def create_editors_group(apps, schema_editor):
-    # Permissions are normally created after all migrations run; create them
-    # now so the group can be given them on a fresh database.
-    app_config = apps.get_app_config("articles")
-    app_config.models_module = True
-    create_permissions(app_config, apps=apps, verbosity=0)
-    app_config.models_module = None
-
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    editors, _ = Group.objects.get_or_create(name=EDITORS)
-    editors.permissions.add(
-        *Permission.objects.filter(
-            content_type__app_label="articles", codename__in=EDITOR_PERMISSIONS
-        )
-    )
+    grant(apps, EDITOR_PERMISSIONS)
 
 
 def remove_editors_group(apps, schema_editor):

@@ -1,7 +1,6 @@
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
-EDITORS = "Editors"
+from articles.migrations._editors import grant, revoke
 
 # Editors keep an article's corrections: add, change and remove them.
 EDITOR_PERMISSIONS = [
@@ -13,31 +12,11 @@ EDITOR_PERMISSIONS = [
 
 
 def give_editors_correction_permissions(apps, schema_editor):
-    # As in 0002: permissions for the new model exist only after migrate ends.
-    app_config = apps.get_app_config("articles")
-    app_config.models_module = True
-    create_permissions(app_config, apps=apps, verbosity=0)
-    app_config.models_module = None
-
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    editors, _ = Group.objects.get_or_create(name=EDITORS)
-    editors.permissions.add(
-        *Permission.objects.filter(
-            content_type__app_label="articles", codename__in=EDITOR_PERMISSIONS
-        )
-    )
+    grant(apps, EDITOR_PERMISSIONS)
 
 
 def take_them_back(apps, schema_editor):
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    for editors in Group.objects.filter(name=EDITORS):
-        editors.permissions.remove(
-            *Permission.objects.filter(
-                content_type__app_label="articles", codename__in=EDITOR_PERMISSIONS
-            )
-        )
+    revoke(apps, EDITOR_PERMISSIONS)
 
 
 class Migration(migrations.Migration):

@@ -3,10 +3,10 @@
 import django.core.validators
 import django.db.models.deletion
 from django.conf import settings
-from django.contrib.auth.management import create_permissions
 from django.db import migrations, models
 
 import articles.models
+from articles.migrations._editors import grant, revoke
 
 # Editors upload, describe and replace photos but do not delete them, as they do
 # not delete articles: replacing the file of a wrong upload removes its files at
@@ -15,32 +15,11 @@ EDITOR_IMAGE_PERMISSIONS = ["add_image", "change_image", "view_image"]
 
 
 def grant_image_permissions(apps, schema_editor):
-    app_config = apps.get_app_config("articles")
-    app_config.models_module = True
-    create_permissions(app_config, apps=apps, verbosity=0)
-    app_config.models_module = None
-
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    editors, _ = Group.objects.get_or_create(name="Editors")
-    editors.permissions.add(
-        *Permission.objects.filter(
-            content_type__app_label="articles",
-            codename__in=EDITOR_IMAGE_PERMISSIONS,
-        )
-    )
+    grant(apps, EDITOR_IMAGE_PERMISSIONS)
 
 
 def revoke_image_permissions(apps, schema_editor):
-    Permission = apps.get_model("auth", "Permission")
-    Group = apps.get_model("auth", "Group")
-    for editors in Group.objects.filter(name="Editors"):
-        editors.permissions.remove(
-            *Permission.objects.filter(
-                content_type__app_label="articles",
-                codename__in=EDITOR_IMAGE_PERMISSIONS,
-            )
-        )
+    revoke(apps, EDITOR_IMAGE_PERMISSIONS)
 
 
 class Migration(migrations.Migration):
