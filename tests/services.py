@@ -95,14 +95,23 @@ def drop_database(url):
         conn.execute(f'DROP DATABASE IF EXISTS "{parts.path.lstrip("/")}" WITH (FORCE)')
 
 
+# What a developer's shell may hold that would change the settings under test.
+SETTINGS_FROM_THE_SHELL = (
+    "DJANGO_",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "CACHE_KEY_PREFIX",
+    "MEDIA_",
+    "AWS_",
+)
+
+
 def site_env(var_dir, **settings):
     """Production-like settings for a server or a command: debug off, real key."""
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(
-            ("DJANGO_", "DATABASE_URL", "REDIS_URL", "CACHE_KEY_PREFIX")
-        )
+        if not key.startswith(SETTINGS_FROM_THE_SHELL)
         and key not in ("WEB_CONCURRENCY", "GUNICORN_CMD_ARGS", "PORT", "HOST")
     }
     env.update(
@@ -113,6 +122,19 @@ def site_env(var_dir, **settings):
     )
     env.update(settings)
     return env
+
+
+def run_python(env, code, *args):
+    """Run Python code in its own process, from the project folder, with `env`
+    (site_env's): what a fresh process makes of the settings."""
+    return subprocess.run(
+        [sys.executable, "-c", code, *map(str, args)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def manage(env, *args):

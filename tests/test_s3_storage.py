@@ -6,7 +6,6 @@ S3 endpoint available on these machines.
 
 import io
 import json
-import os
 import random
 import socket
 import subprocess
@@ -25,6 +24,7 @@ from PIL import ExifTags
 from articles import renditions
 from articles.media import media_urlpatterns
 from articles.models import Image
+from tests.services import run_python, site_env
 from tests.test_images import (
     gps_exif,
     image_form_data,
@@ -195,30 +195,17 @@ def test_the_app_does_not_route_media_when_a_bucket_holds_it(settings):
 
 
 def test_media_s3_bucket_variable_selects_the_s3_storage(tmp_path):
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("DJANGO_", "MEDIA_", "AWS_"))
-    }
-    env.update(
-        NEWSROOM_VAR_DIR=str(tmp_path),
-        DJANGO_SECRET_KEY="x" * 50,
+    env = site_env(
+        tmp_path,
         MEDIA_S3_BUCKET="newsroom-media",
         MEDIA_S3_ENDPOINT_URL="http://127.0.0.1:9000",
         MEDIA_S3_REGION="eu-west-2",
     )
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import newsroom.settings as s; d = s.STORAGES['default']; "
-            "o = d['OPTIONS']; print(d['BACKEND'], o['bucket_name'], "
-            "o['endpoint_url'], o['region_name'], o['querystring_auth'])",
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
+    result = run_python(
+        env,
+        "import newsroom.settings as s; d = s.STORAGES['default']; "
+        "o = d['OPTIONS']; print(d['BACKEND'], o['bucket_name'], "
+        "o['endpoint_url'], o['region_name'], o['querystring_auth'])",
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [
@@ -231,23 +218,10 @@ def test_media_s3_bucket_variable_selects_the_s3_storage(tmp_path):
 
 
 def test_without_a_bucket_media_stays_on_disk_under_var(tmp_path):
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("DJANGO_", "MEDIA_"))
-    }
-    env.update(NEWSROOM_VAR_DIR=str(tmp_path), DJANGO_SECRET_KEY="x" * 50)
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import newsroom.settings as s; "
-            "print(s.STORAGES['default']['BACKEND'], s.MEDIA_ROOT, s.MEDIA_URL)",
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
+    result = run_python(
+        site_env(tmp_path),
+        "import newsroom.settings as s; "
+        "print(s.STORAGES['default']['BACKEND'], s.MEDIA_ROOT, s.MEDIA_URL)",
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [

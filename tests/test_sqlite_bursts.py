@@ -1,37 +1,19 @@
 """Imports on SQLite checkpoint the write-ahead log from a thread of their own."""
 
-import os
 import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 from newsroom.sqlite import WalCheckpointer
+from tests.services import run_python, site_env
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def run_on_a_file_database(tmp_path, script, *args):
     """Run Python with the project's settings and an SQLite file in tmp_path."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("DJANGO_", "DATABASE_URL"))
-    }
-    env.update(NEWSROOM_VAR_DIR=str(tmp_path), DJANGO_SECRET_KEY="x" * 50)
-    setup = (
-        "import os, django\n"
-        "os.environ['DJANGO_SETTINGS_MODULE'] = 'newsroom.settings'\n"
-        "django.setup()\n"
-    )
-    return subprocess.run(
-        [sys.executable, "-c", setup + script, *map(str, args)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    setup = "import django\ndjango.setup()\n"
+    return run_python(site_env(tmp_path), setup + script, *args)
 
 
 def test_sqlite_file_database_uses_wal_and_normal_sync(tmp_path):
