@@ -548,10 +548,12 @@ class ArticleImporter:
         self.dry_run = dry_run
         self.new_only = new_only
         self.find_unknown_names = find_unknown_names
-        people = _ids_by_term(Person.objects.values_list("pk", "name", "aliases"))
+        person_rows = list(Person.objects.values_list("pk", "name", "aliases"))
+        self.person_names = {pk: name for pk, name, _ in person_rows}
+        people = _ids_by_term(person_rows)
         topics = _ids_by_term(Topic.objects.values_list("pk", "name", "keywords"))
-        self.people, self.topics = TermMatcher(people), TermMatcher(topics)
-        self.person_names = dict(Person.objects.values_list("pk", "name"))
+        if find_unknown_names:
+            self.people, self.topics = TermMatcher(people), TermMatcher(topics)
         # Both vocabularies in one pattern, so each story's text is scanned once.
         mentions = defaultdict(set)
         for kind, ids_by_term in (("person", people), ("topic", topics)):
