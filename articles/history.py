@@ -33,6 +33,7 @@ from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 from reversion.models import Revision, Version
 
+from articles import richtext
 from articles.models import (
     Article,
     Correction,
@@ -270,7 +271,8 @@ def _record_waiting_revisions():
 
 # The "Updated" notice.
 
-CONTENT_FIELDS = ("headline", "standfirst", "body")
+# The body's text, not its HTML: a formatting-only change is not an update.
+CONTENT_FIELDS = ("headline", "standfirst", "body_text")
 
 
 @receiver(pre_save, sender=Article, dispatch_uid="stamp-content-update")
@@ -316,7 +318,13 @@ def touch_corrected_article(sender, instance, **kwargs):
 
 # Reading revisions back: snapshots and field-by-field differences.
 
-UNTRACKED_FIELDS = {"id", "created_at", "updated_at", "content_updated_at"}
+UNTRACKED_FIELDS = {
+    "id",
+    "created_at",
+    "updated_at",
+    "content_updated_at",
+    "body_text",  # derived from the body, whose changes are shown
+}
 TOPICS, PEOPLE, LINKS = "Topics", "People", "Related links"
 
 
@@ -467,9 +475,28 @@ class FieldChange:
 def field_changes(before, after):
     """The changed fields with the removed and added words marked, HTML-escaped."""
     return [
-        FieldChange(label, *marked_difference(before.get(label, ""), after[label]))
+        FieldChange(label, *_difference(label)(before.get(label, ""), after[label]))
         for label in changed_labels(before, after)
     ]
+
+
+BODY_LABEL = field_label(Article._meta.get_field("body"))
+FORMATTING_CHANGED = "Formatting changed; the text is the same."
+
+
+def _difference(label):
+    return body_difference if label == BODY_LABEL else marked_difference
+
+
+def body_difference(before, after):
+    """The bodies' text compared word by word; when only the markup differs
+    (a subheading, bold, a link, a photo), says so."""
+    before_text, after_text = (
+        richtext.to_text(richtext.clean(body)) for body in (before, after)
+    )
+    if before and before_text == after_text:
+        return escape(FORMATTING_CHANGED), escape(FORMATTING_CHANGED)
+    return marked_difference(before_text, after_text)
 
 
 def marked_difference(before, after):

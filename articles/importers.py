@@ -40,7 +40,7 @@ from django.db.models import Q
 from django.db.models.signals import m2m_changed, post_save, pre_save
 from django.utils.text import Truncator, slugify
 
-from articles import renditions
+from articles import renditions, richtext
 from articles.cache import invalidation_batch
 from articles.history import (
     ArticleSnapshot,
@@ -92,7 +92,8 @@ class ParsedArticle:
 
     @property
     def body(self):
-        return "\n\n".join(self.paragraphs)
+        """One <p> per paragraph, its text escaped (Article.body is HTML)."""
+        return richtext.from_paragraphs(self.paragraphs)
 
     def own_text(self):
         """The article's own words, where people and topics are looked for.
@@ -100,7 +101,7 @@ class ParsedArticle:
         Related stories are other articles: their text does not count.
         """
         return "\n".join(
-            [self.headline, self.standfirst, self.image_caption, self.body]
+            [self.headline, self.standfirst, self.image_caption, *self.paragraphs]
         )
 
 

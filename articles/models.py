@@ -1,4 +1,3 @@
-import re
 from functools import partial
 
 from django import forms
@@ -7,15 +6,15 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
-from django.db.models import Max, Min
-from django.db.models.signals import post_delete
+from django.db.models import Max, Min, ProtectedError
+from django.db.models.signals import post_delete, pre_delete, pre_save
 from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
 from taggit.managers import TaggableManager
 from taggit.models import TagBase, TaggedItemBase
 
-from articles import renditions
+from articles import renditions, richtext
 from articles.forms import WebAddressFormField, validate_web_address
 from articles.images import ACCEPTED_NAMES, check_upload, clean_upload
 
@@ -121,6 +120,12 @@ LEAD_IMAGE_NEEDS_ALT_TEXT = (
 )
 
 
+INLINE_IMAGE_NEEDS_ALT_TEXT = (
+    "A photo in the story has no alt text: add it on the image (describe what the "
+    "photo shows) before publishing."
+)
+
+
 class ArticleQuerySet(models.QuerySet):
     def published(self):
         """The one definition of what readers may see."""
@@ -138,6 +143,16 @@ class ArticleQuerySet(models.QuerySet):
         """When the next scheduled article goes live, or None: no cache may keep
         a page past it, since nothing runs at that minute (articles/scheduling.py)."""
         return self.scheduled().aggregate(next=Min("published_at"))["next"]
+
+    def using_inline_image(self, image_id):
+        """Articles whose body shows the image (read from the body: no table of
+        uses to keep in step, and deleting or editing a photo is rare)."""
+        candidates = self.filter(body__contains=richtext.image_marker(image_id))
+        return [
+            article
+            for article in candidates
+            if image_id in richtext.parse(article.body).image_ids
+        ]
 
     def last_modified_at(self):
         """The newest Article.modified_at among these articles, in one query."""
@@ -166,7 +181,15 @@ class Article(models.Model):
         "search engines and social cards show.",
     )
     body = models.TextField(
-        help_text="Plain text. Separate paragraphs with a blank line."
+        help_text="The story: paragraphs, subheadings, quotes, lists, links and "
+        "photos. Anything else (scripts, styles, other tags) is removed on saving.",
+    )
+    body_text = models.TextField(
+        blank=True,
+        default="",
+        editable=False,
+        help_text="The body's words without markup, paragraphs separated by blank "
+        "lines (search, reading time, descriptions); set from the body on every save.",
     )
     lead_image = models.ForeignKey(
         "Image",
@@ -251,7 +274,12 @@ class Article(models.Model):
         # Browsers send textarea line breaks as CRLF; stored text uses LF, so an
         # untouched body saved from the admin is not a change (nor "Updated").
         self.standfirst = self.standfirst.replace("\r\n", "\n")
-        self.body = self.body.replace("\r\n", "\n")
+        self.clean_body()
+
+    def clean_body(self):
+        """Sanitise the body (articles/richtext.py) and derive its text."""
+        self.body = richtext.clean(self.body)
+        self.body_text = richtext.to_text(self.body)
 
     def clean(self):
         super().clean()
@@ -261,6 +289,10 @@ class Article(models.Model):
             and not self.lead_image.alt_text.strip()
         ):
             raise ValidationError({"lead_image": LEAD_IMAGE_NEEDS_ALT_TEXT})
+        if self.status == self.Status.PUBLISHED:
+            images = Image.objects.filter(pk__in=self.inline_image_ids())
+            if any(not image.alt_text.strip() for image in images):
+                raise ValidationError({"body": INLINE_IMAGE_NEEDS_ALT_TEXT})
 
     @property
     def is_published(self):
@@ -304,7 +336,11 @@ class Article(models.Model):
         return max(filter(None, times), default=None)
 
     def paragraphs(self):
-        return [p.strip() for p in re.split(r"\n\s*\n", self.body) if p.strip()]
+        """The body's text, one string per paragraph, heading or list item."""
+        return richtext.paragraphs(self.body)
+
+    def inline_image_ids(self):
+        return richtext.parse(richtext.clean(self.body)).image_ids
 
 
 class RelatedLink(models.Model):
@@ -459,7 +495,12 @@ class Image(models.Model):
         if (
             self.pk
             and not self.alt_text.strip()
-            and self.lead_articles.filter(status=Article.Status.PUBLISHED).exists()
+            and (
+                self.lead_articles.filter(status=Article.Status.PUBLISHED).exists()
+                or Article.objects.filter(
+                    status=Article.Status.PUBLISHED
+                ).using_inline_image(self.pk)
+            )
         ):
             raise ValidationError(
                 {"alt_text": "Published stories use this image: it needs alt text."}
@@ -471,6 +512,32 @@ class Image(models.Model):
             return set()
         stored = Image.objects.filter(pk=self.pk).first()
         return renditions.stored_names(stored) if stored else set()
+
+
+class ImageInUse(ProtectedError):
+    """An image that stories show inline cannot be deleted (as a lead image
+    cannot: its foreign key protects it)."""
+
+    def __init__(self, image, articles):
+        headlines = "; ".join(article.headline for article in articles)
+        super().__init__(
+            f"The photo cannot be deleted: it is in the story of {headlines}.",
+            set(articles),
+        )
+
+
+@receiver(pre_delete, sender=Image, dispatch_uid="refuse-deleting-inline-image")
+def refuse_deleting_inline_image(sender, instance, **kwargs):
+    if articles := Article.objects.using_inline_image(instance.pk):
+        raise ImageInUse(instance, articles)
+
+
+@receiver(pre_save, sender=Article, dispatch_uid="clean-raw-article-body")
+def clean_raw_article_body(sender, instance, raw, **kwargs):
+    # A restored revision or loaded fixture is saved raw, past save(): its body
+    # is cleaned all the same.
+    if raw:
+        instance.clean_body()
 
 
 @receiver(post_delete, sender=Image)

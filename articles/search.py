@@ -161,7 +161,7 @@ class SearchResults:
         rows = self._index.page(self.query.terms, offset, limit)
         articles = (
             Article.objects.published()
-            .defer("standfirst", "body")
+            .defer("standfirst", "body", "body_text")
             .in_bulk([row.article_id for row in rows])
         )
         return [
@@ -191,34 +191,36 @@ class _SQLiteIndex:
         "articles_article_fts_insert": """
             CREATE TRIGGER articles_article_fts_insert
             AFTER INSERT ON articles_article BEGIN
-                INSERT INTO articles_article_fts (rowid, headline, standfirst, body)
-                VALUES (new.id, new.headline, new.standfirst, new.body);
+                INSERT INTO articles_article_fts (rowid, headline, standfirst, {body})
+                VALUES (new.id, new.headline, new.standfirst, new.{body});
             END""",
         "articles_article_fts_delete": """
             CREATE TRIGGER articles_article_fts_delete
             AFTER DELETE ON articles_article BEGIN
                 INSERT INTO articles_article_fts
-                    (articles_article_fts, rowid, headline, standfirst, body)
-                VALUES ('delete', old.id, old.headline, old.standfirst, old.body);
+                    (articles_article_fts, rowid, headline, standfirst, {body})
+                VALUES ('delete', old.id, old.headline, old.standfirst, old.{body});
             END""",
         "articles_article_fts_update": """
             CREATE TRIGGER articles_article_fts_update
-            AFTER UPDATE OF id, headline, standfirst, body ON articles_article
+            AFTER UPDATE OF id, headline, standfirst, {body} ON articles_article
             WHEN old.id IS NOT new.id OR old.headline IS NOT new.headline
-                OR old.standfirst IS NOT new.standfirst OR old.body IS NOT new.body
+                OR old.standfirst IS NOT new.standfirst OR old.{body} IS NOT new.{body}
             BEGIN
                 INSERT INTO articles_article_fts
-                    (articles_article_fts, rowid, headline, standfirst, body)
-                VALUES ('delete', old.id, old.headline, old.standfirst, old.body);
-                INSERT INTO articles_article_fts (rowid, headline, standfirst, body)
-                VALUES (new.id, new.headline, new.standfirst, new.body);
+                    (articles_article_fts, rowid, headline, standfirst, {body})
+                VALUES ('delete', old.id, old.headline, old.standfirst, old.{body});
+                INSERT INTO articles_article_fts (rowid, headline, standfirst, {body})
+                VALUES (new.id, new.headline, new.standfirst, new.{body});
             END""",
     }
 
     def create(self, cursor):
+        # An external-content table: its columns are named as the table's.
         cursor.execute(
             f"CREATE VIRTUAL TABLE {self.table} USING fts5("
-            "headline, standfirst, body, content='articles_article', "
+            f"headline, standfirst, {indexed_body(cursor)}, "
+            "content='articles_article', "
             f"content_rowid='id', tokenize='{self.tokenizer}')"
         )
         cursor.execute(
@@ -252,8 +254,9 @@ class _SQLiteIndex:
         return True
 
     def _create_triggers(self, cursor):
+        body = indexed_body(cursor)
         for sql in self.triggers.values():
-            cursor.execute(sql)
+            cursor.execute(sql.format(body=body))
 
     def _match(self, terms):
         # A quoted FTS5 string is only ever words to match, never syntax.
@@ -326,7 +329,7 @@ class _PostgreSQLIndex:
     )
     create_sql = [
         "ALTER TABLE articles_article ADD COLUMN search_document tsvector",
-        f"""
+        """
         CREATE FUNCTION articles_article_search_document() RETURNS trigger
         LANGUAGE plpgsql AS $$
         BEGIN
@@ -336,13 +339,13 @@ class _PostgreSQLIndex:
                 || setweight(
                     to_tsvector('{config}', coalesce(NEW.standfirst, '')), 'B')
                 || setweight(to_tsvector('{config}',
-                    left(coalesce(NEW.body, ''), 200000)), 'C');
+                    left(coalesce(NEW.{body}, ''), 200000)), 'C');
             RETURN NEW;
         END
         $$""",
         """
         CREATE TRIGGER articles_article_search_document
-        BEFORE INSERT OR UPDATE OF headline, standfirst, body ON articles_article
+        BEFORE INSERT OR UPDATE OF headline, standfirst, {body} ON articles_article
         FOR EACH ROW EXECUTE FUNCTION articles_article_search_document()""",
         # Fills the column for the articles already there.
         "UPDATE articles_article SET headline = headline",
@@ -357,8 +360,9 @@ class _PostgreSQLIndex:
     ]
 
     def create(self, cursor):
+        placeholders = {"config": self.config, "body": indexed_body(cursor)}
         for sql in self.create_sql:
-            cursor.execute(sql)
+            cursor.execute(sql.format(**placeholders))
 
     def drop(self, cursor):
         for sql in self.drop_sql:
@@ -398,7 +402,7 @@ class _PostgreSQLIndex:
                     **markers,
                 ),
                 body_marked=SearchHeadline(
-                    "body",
+                    "body_text",
                     query,
                     config=self.config,
                     min_words=15,
@@ -415,6 +419,20 @@ class _PostgreSQLIndex:
 
 
 _INDEXES = {"sqlite": _SQLiteIndex(), "postgresql": _PostgreSQLIndex()}
+
+
+def indexed_body(cursor):
+    """The column the index reads a story's body from: body_text, its words
+    without markup, so that searching "strong" or "href" finds no markup. A
+    database migrated only up to before that column (0011) indexes body."""
+    connection = cursor.db
+    columns = {
+        column.name
+        for column in connection.introspection.get_table_description(
+            cursor, Article._meta.db_table
+        )
+    }
+    return "body_text" if "body_text" in columns else "body"
 
 
 def _index_for(vendor):

@@ -123,7 +123,8 @@ def test_seed_imports_exactly_as_the_format_describes(vocabulary):
     assert article.image_credit == "AP"
     assert len(article.paragraphs()) == 7
     assert article.paragraphs() == seed_lines[4:11]  # the file's lines 5 to 11
-    assert article.body == "\n\n".join(seed_lines[4:11])
+    # Seven <p>, each holding one of the lines unchanged (none has & < or >).
+    assert article.body == "\n".join(f"<p>{line}</p>" for line in seed_lines[4:11])
     assert "Read all the Latest News" not in article.body
     assert "Follow us" not in article.body
     assert article.source == SEED.name

@@ -152,7 +152,7 @@ def test_restore_brings_back_headline_body_tags_people_and_links(editor_client):
     assert response.status_code == 302
     article.refresh_from_db()
     assert article.headline == "First version"
-    assert article.body == "First body."
+    assert article.body == "<p>First body.</p>"
     assert sorted(article.tags.names()) == ["Belarus", "Russia"]
     assert list(article.people.all()) == [putin]
     assert [(lk.pk, lk.title) for lk in article.related_links.all()] == [

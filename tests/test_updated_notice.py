@@ -197,6 +197,6 @@ def test_browser_line_breaks_in_an_untouched_body_are_not_an_update():
     article.standfirst = "Short.\r\nStill short."
     article.save()
     article.refresh_from_db()
-    assert article.body == "One.\n\nTwo."
+    assert article.body == "<p>One.</p>\n<p>Two.</p>"
     assert article.standfirst == "Short.\nStill short."
     assert article.content_updated_at is None
