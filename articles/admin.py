@@ -269,6 +269,24 @@ class ImageAdmin(admin.ModelAdmin):
             obj.uploaded_by = request.user
         super().save_model(request, obj, form, change)
 
+    def get_deleted_objects(self, objs, request):
+        """Stories showing a photo inline protect it as a lead image does
+        (their foreign key): the delete page lists them and deletes nothing."""
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(
+            objs, request
+        )
+        for image in objs:
+            for article in Article.objects.using_inline_image(image.pk):
+                url = reverse("admin:articles_article_change", args=[article.pk])
+                protected.append(
+                    format_html(
+                        'Article: <a href="{}">{}</a> (photo in the story)',
+                        url,
+                        article,
+                    )
+                )
+        return deleted, counts, perms_needed, protected
+
     @admin.display(description="Photo")
     def thumbnail(self, image):
         # The smallest rendition, never the multi-megabyte original.

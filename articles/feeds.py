@@ -14,12 +14,14 @@ from django.contrib.syndication.views import Feed
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
-from django.utils.html import escape, format_html_join, linebreaks
+from django.utils.html import escape, format_html, linebreaks
 from django.utils.http import http_date
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import condition
 
 from articles import metadata
 from articles.models import Article, Correction, Person, Topic
+from articles.templatetags.story_body import render_body
 
 ITEMS_PER_FEED = 30
 
@@ -322,11 +324,11 @@ class CorrectionsAtomFeed(CorrectionsFeed):
 
 
 def full_story_html(article):
-    """Standfirst and body as HTML paragraphs of escaped text."""
-    paragraphs = [article.standfirst, *article.paragraphs()]
-    return format_html_join(
-        "\n", "<p>{}</p>", ((xml_text(text),) for text in paragraphs if text)
+    """The standfirst as a paragraph, then the body: links and photos absolute."""
+    standfirst = (
+        format_html("<p>{}</p>\n", article.standfirst) if article.standfirst else ""
     )
+    return mark_safe(xml_text(standfirst + render_body(article.body, for_feed=True)))
 
 
 def conditional(feed):

@@ -70,6 +70,7 @@ def article(article):
         "@type": "NewsArticle",
         "headline": article.headline,
         "description": describe(article),
+        "articleBody": article.body_text,
         "url": absolute_url(path),
         "mainEntityOfPage": {"@type": "WebPage", "@id": absolute_url(path)},
         "datePublished": iso_datetime(published),

@@ -486,6 +486,12 @@ class Image(models.Model):
                 partial(renditions.delete, self.file.storage, sorted(superseded))
             )
 
+    def delete(self, *args, **kwargs):
+        # Checked before the deletion's transaction starts, as Django checks a
+        # PROTECT foreign key, so a caller's transaction survives the refusal.
+        refuse_deleting_inline_image(Image, self)
+        return super().delete(*args, **kwargs)
+
     def clean(self):
         super().clean()
         if (self.focal_x is None) != (self.focal_y is None):
@@ -528,6 +534,7 @@ class ImageInUse(ProtectedError):
 
 @receiver(pre_delete, sender=Image, dispatch_uid="refuse-deleting-inline-image")
 def refuse_deleting_inline_image(sender, instance, **kwargs):
+    """Also for QuerySet.delete(), which refuses inside its own transaction."""
     if articles := Article.objects.using_inline_image(instance.pk):
         raise ImageInUse(instance, articles)
 

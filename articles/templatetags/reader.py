@@ -34,7 +34,7 @@ def absolute(path):
 
 @register.filter
 def reading_minutes(article):
-    words = len(article.body.split())
+    words = len(article.body_text.split())
     return max(1, math.ceil(words / WORDS_PER_MINUTE))
 
 
