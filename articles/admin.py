@@ -12,6 +12,7 @@ from reversion.admin import VersionAdmin
 from taggit.models import Tag
 
 from articles import bulk, history, renditions
+from articles.body_editor import BodyEditorWidget
 from articles.models import Article, Correction, Image, Person, RelatedLink, Topic
 
 # Our topics replace taggit's plain tags; hide the unused model from editors.
@@ -70,6 +71,9 @@ class OriginFilter(admin.SimpleListFilter):
 
 
 class ArticleAdminForm(forms.ModelForm):
+    class Meta:
+        widgets = {"body": BodyEditorWidget}
+
     minor_edit = forms.BooleanField(
         required=False,
         label="Minor edit",

@@ -67,6 +67,8 @@ INSTALLED_APPS = [
     "taggit",
     "reversion",
     "axes",
+    # Only for its static files: the ProseMirror build of the body editor.
+    "django_prose_editor",
     "articles",
 ]
 

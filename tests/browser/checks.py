@@ -7,11 +7,12 @@ AXE_SCRIPT = Path(__file__).resolve().parents[2] / "node_modules/axe-core/axe.mi
 NODES_SHOWN = 5
 
 
-def assert_no_axe_violations(page, color_schemes=(None,)):
+def assert_no_axe_violations(page, color_schemes=(None,), within=None):
     """Run axe-core's default rules (WCAG 2 A/AA and best practices) on the page.
 
     With color_schemes=["light", "dark"] the page is checked in each scheme
     (prefers-color-scheme emulation) and every violation of both is reported.
+    `within`, a CSS selector, limits the check to that part of the page.
     """
     assert AXE_SCRIPT.exists(), f"{AXE_SCRIPT} is missing: run npm ci (make test does)"
     page.add_script_tag(path=AXE_SCRIPT)
@@ -20,7 +21,9 @@ def assert_no_axe_violations(page, color_schemes=(None,)):
         if scheme:
             page.emulate_media(color_scheme=scheme)
         results = page.evaluate(
-            "() => axe.run(document, {resultTypes: ['violations']})"
+            "within => axe.run(within ? {include: [within]} : document,"
+            " {resultTypes: ['violations']})",
+            within,
         )
         if results["violations"]:
             reports.append(describe_violations(page.url, scheme, results["violations"]))
