@@ -88,6 +88,18 @@ def newsroom():
     ).update(lead_image=photo)
     draft = make_article(slug="a-draft", status=Article.Status.DRAFT, published_at=None)
     draft.tags.add("Russia")
+    # A body with every element a body may hold (articles/richtext.py).
+    make_article(
+        slug="rich-body",
+        body="<p>Opening &amp; <strong>strong</strong>, <em>em</em>,<br>a break, "
+        '<a href="https://example.com/?a=1&amp;b=2">a link</a>, '
+        f'<a data-story="{linked.pk}">a story</a>, <a data-story="{draft.pk}">a '
+        'draft</a> and <a href="mailto:desk@example.com">mail</a>.</p>'
+        "<h2>Subheading</h2><h3>Smaller</h3>"
+        "<blockquote><p>Quoted.</p><p><cite>Speaker</cite></p></blockquote>"
+        "<ul><li><p>one</p></li><li>two</li></ul><ol><li>first</li></ol>"
+        f'<figure data-image="{photo.pk}"></figure><p>After the photo.</p>',
+    )
     return article
 
 
@@ -101,6 +113,7 @@ def test_every_page_type_passes_the_nu_html_checker(
         "home-page-2": ("/?page=2", 200),
         "article": ("/articles/the-story/", 200),
         "article-with-photo": ("/articles/with-photo/", 200),
+        "article-rich-body": ("/articles/rich-body/", 200),
         "topic-index": ("/tags/", 200),
         "topic": ("/tags/russia/", 200),
         "topic-page-2": ("/tags/russia/?page=2", 200),

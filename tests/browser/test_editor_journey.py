@@ -75,7 +75,12 @@ def test_editor_publishes_a_story_a_reader_then_sees(page, reader, editor, scree
     page.get_by_label("Headline").press_sequentially(HEADLINE)
     expect(page.get_by_label("Slug")).to_have_value(SLUG)
     page.get_by_label("Standfirst").fill(STANDFIRST)
-    page.get_by_label("Body").fill(BODY)
+    body = page.get_by_role("textbox", name="Body")  # the rich-text editor
+    body.click()
+    first, second = BODY.split("\n\n")
+    body.press_sequentially(first)
+    body.press("Enter")
+    body.press_sequentially(second)
     page.get_by_label("Image caption").fill(CAPTION)
     page.get_by_label("Image credit").fill(CREDIT)
     expect(page.get_by_label("Status")).to_have_value("draft")
