@@ -114,6 +114,11 @@ def set_status(status):
             and not article.lead_image.alt_text.strip()
         ):
             raise Refused("Not published, the lead image has no alt text")
+        if (
+            status == Article.Status.PUBLISHED
+            and article.inline_images_without_alt_text()
+        ):
+            raise Refused("Not published, a photo in the story has no alt text")
         article.save()
         return True
 

@@ -289,10 +289,11 @@ class Article(models.Model):
             and not self.lead_image.alt_text.strip()
         ):
             raise ValidationError({"lead_image": LEAD_IMAGE_NEEDS_ALT_TEXT})
-        if self.status == self.Status.PUBLISHED:
-            images = Image.objects.filter(pk__in=self.inline_image_ids())
-            if any(not image.alt_text.strip() for image in images):
-                raise ValidationError({"body": INLINE_IMAGE_NEEDS_ALT_TEXT})
+        if (
+            self.status == self.Status.PUBLISHED
+            and self.inline_images_without_alt_text()
+        ):
+            raise ValidationError({"body": INLINE_IMAGE_NEEDS_ALT_TEXT})
 
     @property
     def is_published(self):
@@ -341,6 +342,12 @@ class Article(models.Model):
 
     def inline_image_ids(self):
         return richtext.parse(richtext.clean(self.body)).image_ids
+
+    def inline_images_without_alt_text(self):
+        """The photos in the body that would keep it from being published."""
+        ids = self.inline_image_ids()
+        images = Image.objects.filter(pk__in=ids) if ids else []
+        return [image for image in images if not image.alt_text.strip()]
 
 
 class RelatedLink(models.Model):

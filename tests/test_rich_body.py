@@ -273,6 +273,29 @@ def test_photo_without_alt_text_cannot_go_into_a_published_story(editor_client):
     assert response.status_code == 302
 
 
+def test_publish_action_skips_a_story_with_a_photo_without_alt_text(editor_client):
+    image = make_image(alt_text="")
+    blocked = make_article(
+        status=Article.Status.DRAFT,
+        published_at=None,
+        body=f'<figure data-image="{image.pk}"></figure>',
+    )
+    fine = make_article(status=Article.Status.DRAFT, published_at=None)
+    response = editor_client.post(
+        reverse("admin:articles_article_changelist"),
+        {
+            "action": "publish",
+            "_selected_action": [blocked.pk, fine.pk],
+            "confirm": "yes",
+        },
+        follow=True,
+    )
+    assert list(Article.objects.published()) == [fine]
+    assert "a photo in the story has no alt text: " + blocked.headline in (
+        response.content.decode()
+    )
+
+
 def test_photo_used_inline_cannot_be_deleted_in_code_or_admin(superuser_client):
     image = make_image()
     article = make_article(
