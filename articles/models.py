@@ -278,8 +278,7 @@ class Article(models.Model):
 
     def clean_body(self):
         """Sanitise the body (articles/richtext.py) and derive its text."""
-        self.body = richtext.clean(self.body)
-        self.body_text = richtext.to_text(self.body)
+        self.body, self.body_text = richtext.clean_with_text(self.body)
 
     def clean(self):
         super().clean()
