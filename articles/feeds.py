@@ -21,7 +21,7 @@ from django.views.decorators.http import condition
 
 from articles import metadata
 from articles.models import Article, Correction, Person, Topic
-from articles.templatetags.story_body import render_body
+from articles.templatetags.story_body import render_body, resolve_bodies
 
 ITEMS_PER_FEED = 30
 
@@ -143,11 +143,14 @@ class LatestArticlesFeed(Feed):
         return settings.SITE_NAME
 
     def items(self, obj):
-        return (
+        articles = list(
             self.articles(obj)
             .select_related("lead_image")
             .prefetch_related("tags", "corrections")[:ITEMS_PER_FEED]
         )
+        # The story links and photos of every body, in two queries.
+        resolve_bodies(articles, absolute=True)
+        return articles
 
     def item_title(self, article):
         return xml_text(article.headline)
@@ -328,7 +331,7 @@ def full_story_html(article):
     standfirst = (
         format_html("<p>{}</p>\n", article.standfirst) if article.standfirst else ""
     )
-    return mark_safe(xml_text(standfirst + render_body(article.body, for_feed=True)))
+    return mark_safe(xml_text(standfirst + render_body(article, for_feed=True)))
 
 
 def conditional(feed):

@@ -422,3 +422,27 @@ def test_feeds_carry_the_rich_body_with_absolute_links_and_photos(client, settin
         assert re.search(rf'<img[^>]+src="{settings.SITE_URL}/media/[^"]+\.jpg"', html)
         assert "<h2>Sub heading</h2>" in html
         assert "<blockquote>" in html
+
+
+@pytest.mark.parametrize("stories", [1, 10])
+def test_feed_query_count_is_flat_with_rich_bodies(
+    client, django_assert_max_num_queries, stories
+):
+    image = make_image()
+    target = make_article()
+    for _ in range(stories):
+        make_article(
+            body=f'<p><a data-story="{target.pk}">a</a></p>'
+            f'<figure data-image="{image.pk}"></figure>'
+        )
+    # The feed's own queries (the same for one story or ten, as
+    # tests/test_feeds.py counts them) and one each for links and photos.
+    with django_assert_max_num_queries(7) as captured:
+        response = client.get("/feeds/atom/")
+    assert response.content.decode().count("&lt;figure&gt;") == stories
+    photo_queries = [
+        query
+        for query in captured.captured_queries
+        if 'FROM "articles_image" WHERE' in query["sql"]
+    ]
+    assert len(photo_queries) == 1

@@ -2,10 +2,13 @@
 
     {% load story_body %}{% story_body article %}
 
-Whatever a body holds, the page runs at most two queries for it: one for the
-stories it links to (only published ones get a link; the others become text)
-and one for its photos.
+However many links and photos a body holds, reading it runs at most two
+queries: one for the stories it links to (only published ones get a link; the
+others become text) and one for its photos. A list of bodies (a feed) resolves
+them all in the same two with `resolve_bodies()`.
 """
+
+from dataclasses import dataclass
 
 from django import template
 from django.template.loader import render_to_string
@@ -22,47 +25,58 @@ INLINE_SIZES = "(min-width: 38rem) 38rem, 100vw"
 FEED_PHOTO_WIDTH = 800
 
 
-def story_urls(story_ids, absolute=False):
-    """Id -> address of the linked stories readers may see, in one query."""
-    if not story_ids:
-        return {}
+@dataclass
+class ResolvedBody:
+    parsed: richtext.ParsedBody
+    story_urls: dict  # id -> address of each linked story readers may see
+    images: dict  # id -> Image
+
+
+def resolve_bodies(articles, *, absolute=False):
+    """Read the bodies of `articles` and look up what they refer to, in one
+    query for stories and one for photos; each article keeps its result."""
+    parsed = {article.pk: richtext.parse(article.body) for article in articles}
+    story_ids = {pk for body in parsed.values() for pk in body.story_ids}
+    image_ids = {pk for body in parsed.values() for pk in body.image_ids}
+    urls = _story_urls(story_ids, absolute) if story_ids else {}
+    images = Image.objects.in_bulk(image_ids) if image_ids else {}
+    for article in articles:
+        article.resolved_body = ResolvedBody(parsed[article.pk], urls, images)
+
+
+def _story_urls(story_ids, absolute):
     stories = Article.objects.published().filter(pk__in=story_ids).only("slug")
     address = metadata.absolute_url if absolute else str
     return {story.pk: address(story.get_absolute_url()) for story in stories}
 
 
-def inline_images(image_ids):
-    return Image.objects.in_bulk(image_ids) if image_ids else {}
-
-
-def render_body(body, *, for_feed=False):
+def render_body(article, *, for_feed=False):
     """The body's HTML for the page, or with absolute addresses for a feed."""
-    parsed = richtext.parse(body)
-    images = inline_images(parsed.image_ids)
-    template_name = (
-        "includes/feed_figure.html" if for_feed else "includes/inline_figure.html"
-    )
+    if getattr(article, "resolved_body", None) is None:
+        resolve_bodies([article], absolute=for_feed)
+    resolved = article.resolved_body
 
     def figure_html(image_id):
-        image = images.get(image_id)
+        image = resolved.images.get(image_id)
         if image is None:
             return ""
-        context = {"image": image, "sizes": INLINE_SIZES}
-        if for_feed:
-            jpegs = renditions.renditions(image, "full", "jpeg")
-            context["photo"] = next(
-                (r for r in reversed(jpegs) if r.width <= FEED_PHOTO_WIDTH), jpegs[0]
+        if not for_feed:
+            return render_to_string(
+                "includes/inline_figure.html", {"image": image, "sizes": INLINE_SIZES}
             )
-        return render_to_string(template_name, context)
+        jpegs = renditions.renditions(image, "full", "jpeg")
+        photo = next(
+            (r for r in reversed(jpegs) if r.width <= FEED_PHOTO_WIDTH), jpegs[0]
+        )
+        return render_to_string(
+            "includes/feed_figure.html", {"image": image, "photo": photo}
+        )
 
-    html = richtext.render(
-        parsed, story_urls(parsed.story_ids, absolute=for_feed), figure_html
-    )
-    # Every text and attribute was escaped by render(), every figure by its
-    # template.
+    html = richtext.render(resolved.parsed, resolved.story_urls, figure_html)
+    # render() escaped every text and attribute; the figures' templates theirs.
     return mark_safe(html)
 
 
 @register.simple_tag
 def story_body(article):
-    return render_body(article.body)
+    return render_body(article)
