@@ -533,7 +533,7 @@ class ImageInUse(ProtectedError):
     def __init__(self, image, articles):
         headlines = "; ".join(article.headline for article in articles)
         super().__init__(
-            f"The photo cannot be deleted: it is in the story of {headlines}.",
+            f"Cannot delete the photo: these stories show it: {headlines}.",
             set(articles),
         )
 

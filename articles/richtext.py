@@ -16,7 +16,7 @@ Nothing here queries the database: `render()` is handed what the ids resolve to
 
 import re
 from dataclasses import dataclass, field
-from html import escape as _escape_attribute
+from html import escape as _html_escape
 from html import unescape
 
 import nh3
@@ -122,9 +122,7 @@ def from_paragraphs(paragraphs):
     """
     html = "\n".join(
         "<p>{}</p>".format(
-            "<br>".join(
-                _escape_attribute(line, quote=False) for line in text.split("\n")
-            )
+            "<br>".join(_html_escape(line, quote=False) for line in text.split("\n"))
         )
         for text in paragraphs
     )
@@ -224,10 +222,9 @@ def _wrap_loose_text(tokens):
     (a blank line in such text starts another), or None if there are none."""
     if not _has_loose_text(tokens):
         return None
-    out, loose, depth, wrapped = [], [], 0, False
+    out, loose, depth = [], [], 0
 
     def flush():
-        nonlocal wrapped
         if any(kind != "text" or value.strip() for kind, value, _ in loose):
             html = "".join(_serialise(loose))
             out.extend(
@@ -235,7 +232,6 @@ def _wrap_loose_text(tokens):
                 for part in _PARAGRAPH_BREAK.split(html)
                 if part.strip()
             )
-            wrapped = True
         else:
             out.extend(_serialise(loose))
         loose.clear()
@@ -252,7 +248,7 @@ def _wrap_loose_text(tokens):
         elif kind == "end":
             depth -= 1
     flush()
-    return "".join(out) if wrapped else None
+    return "".join(out)
 
 
 def _has_loose_text(tokens):
@@ -273,7 +269,7 @@ def _has_loose_text(tokens):
 def _serialise(tokens):
     for kind, value, attributes in tokens:
         if kind == "text":
-            yield _escape_attribute(value, quote=False)
+            yield _html_escape(value, quote=False)
         elif kind == "end":
             if value not in VOID_TAGS:
                 yield f"</{value}>"
@@ -281,7 +277,7 @@ def _serialise(tokens):
             yield "<{}{}>".format(
                 value,
                 "".join(
-                    f' {name}="{_escape_attribute(v or "")}"'
+                    f' {name}="{_html_escape(v or "")}"'
                     for name, v in attributes.items()
                 ),
             )
@@ -311,7 +307,7 @@ def render(parsed, story_urls, figure_html):
             href = _link_address(attributes, story_urls)
             open_links.append(bool(href))
             if href:
-                out.append(f'<a href="{_escape_attribute(href)}">')
+                out.append(f'<a href="{_html_escape(href)}">')
         elif kind == "end" and value == "a":
             if open_links and open_links.pop():
                 out.append("</a>")
