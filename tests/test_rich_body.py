@@ -170,8 +170,10 @@ def test_migration_turns_bodies_into_paragraphs_and_back():
     assert restored == STORED_BODIES
 
 
-@pytest.mark.django_db(transaction=True)
-def test_migration_runs_both_ways_with_the_search_index(settings):
+# Serialized rollback: the rows migrations made (content types) come back for
+# the transactional tests after this one, as tests/test_search.py expects.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_migration_runs_both_ways_with_the_search_index():
     executor = MigrationExecutor(connection)
     before = [("articles", "0010_tagged_article_index_in_unique")]
     latest = executor.loader.graph.leaf_nodes("articles")
