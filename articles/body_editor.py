@@ -10,10 +10,20 @@ Stories and photos are chosen through the admin's own autocomplete views, so
 the choices and permissions are the admin's.
 """
 
+import json
+
 from django import forms
 from django.urls import reverse
 
 from articles import richtext
+
+
+def _photo_labels(value):
+    from articles.models import Image  # models imports this app's modules
+
+    ids = richtext.parse(richtext.clean(value or "")).image_ids
+    images = Image.objects.in_bulk(ids) if ids else {}
+    return {pk: str(image) for pk, image in images.items()}
 
 
 def _autocomplete_url(model_name, field_name):
@@ -39,6 +49,8 @@ class BodyEditorWidget(forms.Textarea):
                 # A related link's target is a story: the same autocomplete.
                 "data-story-search": _autocomplete_url("relatedlink", "target"),
                 "data-photo-search": _autocomplete_url("article", "lead_image"),
+                # What the editor shows for each photo already in the body.
+                "data-photo-labels": json.dumps(_photo_labels(value)),
             }
         )
         return context

@@ -262,6 +262,17 @@ def test_inline_photo_renders_like_the_lead_photo(client):
     assert '<span class="credit">Photograph: AP</span>' in figure
 
 
+def test_change_form_names_the_photos_in_the_body_for_the_editor(editor_client):
+    image = make_image(caption="Smoke over the port")
+    article = make_article(body=f'<figure data-image="{image.pk}"></figure>')
+    html = editor_client.get(change_url(article)).content.decode()
+    assert (
+        f'data-photo-labels="{{&quot;{image.pk}&quot;: &quot;Smoke over the port'
+        in html
+    )
+    assert '<script src="/static/admin/articles/body-editor.js" type="module">' in html
+
+
 def test_photo_without_alt_text_cannot_go_into_a_published_story(editor_client):
     image = make_image(alt_text="")
     article = make_article(body="<p>a</p>")

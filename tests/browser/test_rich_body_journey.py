@@ -106,9 +106,9 @@ def test_editor_writes_a_rich_story_that_a_reader_sees(
     assert f"<blockquote><p>{QUOTE}</p></blockquote>" in article.body
     assert f'<figure data-image="{photo.pk}"></figure>' in article.body
     # The change form opens the stored body in the editor again.
-    expect(page.get_by_role("textbox", name="Body").locator("h2")).to_have_text(
-        SUBHEADING
-    )
+    reopened = page.get_by_role("textbox", name="Body")
+    expect(reopened.locator("h2")).to_have_text(SUBHEADING)
+    expect(reopened.locator("figure")).to_contain_text("The barrier")
 
     reader.goto(article.get_absolute_url())
     story = reader.locator(".story-body")

@@ -26,6 +26,8 @@ import {
 } from "../../django_prose_editor/editor.js";
 
 const WEB_ADDRESS = /^(https?:\/\/|mailto:)\S/i;
+// Id -> text of the photos already in the body (from the widget).
+let photoLabels = {};
 
 const BodyLink = Mark.create({
   name: "link",
@@ -91,7 +93,8 @@ const InlinePhoto = Node.create({
     return ({ node }) => {
       const dom = element("figure", { className: "body-editor-photo" });
       dom.dataset.image = node.attrs.image;
-      const label = node.attrs.label || `photo number ${node.attrs.image}`;
+      const label =
+        node.attrs.label || photoLabels[node.attrs.image] || `number ${node.attrs.image}`;
       dom.append(element("span", { textContent: `Photo: ${label}` }));
       return { dom };
     };
@@ -219,6 +222,7 @@ class Chooser {
 }
 
 function createBodyEditor(textarea) {
+  photoLabels = JSON.parse(textarea.dataset.photoLabels || "{}");
   const label = document.querySelector(`label[for="${textarea.id}"]`);
   const wrapper = element("div", { className: "body-editor" });
   const toolbar = element("div", { className: "body-editor-toolbar" });
