@@ -63,9 +63,15 @@ class FrontPageForm(forms.Form):
         return cleaned
 
     def rows(self):
-        """(label, article field, until field) for each place, for the template."""
+        """(label, [(caption, field), ...]) for each place, for the template."""
         return [
-            (label, self[f"article_{place}"], self[f"until_{place}"])
+            (
+                label,
+                [
+                    ("Story", self[f"article_{place}"]),
+                    ("Until", self[f"until_{place}"]),
+                ],
+            )
             for place, label in self.places
         ]
 
