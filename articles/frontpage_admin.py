@@ -4,7 +4,7 @@ list; saving replaces every slot in one transaction, so stories can swap places.
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.widgets import AdminSplitDateTime, AutocompleteSelect
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.shortcuts import redirect
@@ -31,10 +31,13 @@ class FrontPageForm(forms.Form):
                 label=f"{label}",
                 widget=AutocompleteSelect(article_field, admin_site),
             )
-            self.fields[f"until_{place}"] = forms.SplitDateTimeField(
+            self.fields[f"until_{place}"] = forms.DateTimeField(
                 required=False,
                 label=f"{label} until",
-                widget=AdminSplitDateTime(),
+                # The browser's own date and time picker, one labelled input.
+                widget=forms.DateTimeInput(
+                    attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"
+                ),
                 help_text="Empty: it stays until an editor changes it.",
             )
             self.places.append((place, label))

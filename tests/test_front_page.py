@@ -16,6 +16,7 @@ from articles.models import Article
 from articles.scheduling import next_change_at
 from tests.conftest import credit, make_article, make_author
 from tests.html_forms import form_data
+from tests.test_images import make_image, photo_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -28,10 +29,9 @@ def reader():
     return Client()
 
 
-def local_parts(moment):
-    """What the admin's split date and time fields take."""
-    local = timezone.localtime(moment)
-    return local.strftime("%Y-%m-%d"), local.strftime("%H:%M:%S")
+def local_time(moment):
+    """What a datetime-local input sends: local time, no zone."""
+    return timezone.localtime(moment).replace(tzinfo=None).isoformat()
 
 
 def save_front_page(client, **places):
@@ -42,8 +42,7 @@ def save_front_page(client, **places):
         number = FrontPageSlot.Place[place.upper()].value
         article, until = value if isinstance(value, tuple) else (value, None)
         data[f"article_{number}"] = [str(article.pk) if article else ""]
-        date, time = local_parts(until) if until else ("", "")
-        data[f"until_{number}_0"], data[f"until_{number}_1"] = [date], [time]
+        data[f"until_{number}"] = [local_time(until) if until else ""]
     return client.post(SCREEN, data)
 
 
@@ -206,8 +205,6 @@ def test_page_two_does_not_repeat_the_curated_stories(editor_client, reader):
 def test_home_page_with_a_curated_front_runs_five_queries(
     editor_client, reader, django_assert_num_queries, places
 ):
-    from tests.test_images import make_image, photo_bytes
-
     photo = make_image(photo_bytes(400, 300))
     stories = []
     for number in range(30):
@@ -215,7 +212,11 @@ def test_home_page_with_a_curated_front_runs_five_queries(
         story.tags.add("Russia", f"Topic {number}")
         credit(story, make_author(), make_author())
         stories.append(story)
-    chosen = dict(zip(["lead", "top_1", "top_2", "top_3"], stories[-places:]))
+    chosen = dict(
+        zip(
+            ["lead", "top_1", "top_2", "top_3"][:places], stories[-places:], strict=True
+        )
+    )
     assert save_front_page(editor_client, **chosen).status_code == 302
     # places, count, page, topics, bylines
     with django_assert_num_queries(5):
