@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Exists, OuterRef, Prefetch
 from django.urls import reverse
+from django.utils.text import slugify
 
 from articles.forms import validate_web_address
 
@@ -145,3 +146,33 @@ def join_names(names):
     if len(names) <= 1:
         return "".join(names)
     return f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def byline_slug(name):
+    """The slug an author named so gets: their name, or "" if it has no letters
+    or digits to make one from."""
+    return slugify(name)[:200]
+
+
+def credit_if_uncredited(article, name):
+    """Credit the article to the author of that name (created if missing, with a
+    slug from the name) unless it has authors already; True if it was credited.
+
+    The importer's --byline rule: a re-import never touches a byline an editor
+    set, only fills an empty one.
+    """
+    if article.bylines.exists():
+        return False
+    author = Author.objects.filter(name=name).first()
+    if author is None:
+        slug = base = byline_slug(name)
+        taken = set(
+            Author.objects.filter(slug__startswith=base).values_list("slug", flat=True)
+        )
+        number = 1
+        while slug in taken:
+            number += 1
+            slug = f"{base}-{number}"
+        author = Author.objects.create(name=name, slug=slug)
+    Byline.objects.create(article=article, author=author, position=1)
+    return True
