@@ -17,6 +17,16 @@ from articles.frontpage import FrontPageSlot
 from articles.models import Article
 
 
+class StoryPicker(AutocompleteSelect):
+    """The admin's story autocomplete, whose empty choice says what it means
+    (HTML forbids an option with no text)."""
+
+    def create_option(self, name, value, label, *args, **kwargs):
+        if value == "":
+            label = "None: the newest story"
+        return super().create_option(name, value, label, *args, **kwargs)
+
+
 class FrontPageForm(forms.Form):
     """An article and an optional end time for each place on the front page."""
 
@@ -29,7 +39,7 @@ class FrontPageForm(forms.Form):
                 queryset=Article.objects.all(),
                 required=False,
                 label=f"{label}",
-                widget=AutocompleteSelect(article_field, admin_site),
+                widget=StoryPicker(article_field, admin_site),
             )
             self.fields[f"until_{place}"] = forms.DateTimeField(
                 required=False,
