@@ -21,9 +21,19 @@ class StoryPicker(AutocompleteSelect):
     """The admin's story autocomplete, whose empty choice says what it means
     (HTML forbids an option with no text)."""
 
+    EMPTY = "None: the newest story"
+
+    def build_attrs(self, base_attrs, extra_attrs=None):
+        # Select2 shows the placeholder in an empty box; blank, the box would
+        # have no accessible name.
+        return {
+            **super().build_attrs(base_attrs, extra_attrs),
+            "data-placeholder": self.EMPTY,
+        }
+
     def create_option(self, name, value, label, *args, **kwargs):
         if value == "":
-            label = "None: the newest story"
+            label = self.EMPTY
         return super().create_option(name, value, label, *args, **kwargs)
 
 
