@@ -182,7 +182,7 @@ def correction_list(request):
 
 
 def _listing(request, template_name, subject, articles):
-    """A topic's or person's page: who or what it is, then their stories."""
+    """A topic's, person's or author's page: who or what it is, then the stories."""
     page = paginate(
         request,
         articles.select_related("lead_image").prefetch_related(bylines_prefetch()),
