@@ -66,6 +66,19 @@ class FrontPageSlot(models.Model):
         return f"{self.get_place_display()}: {self.article}"
 
 
+def curated_stories():
+    """{place: story} of the places readers see filled by editors now (one query)."""
+    slots = FrontPageSlot.objects.live().select_related("article__lead_image")
+    return {slot.place: slot.article for slot in slots}
+
+
+def newest_besides(curated):
+    """Published stories newest first, less those editors put in a place."""
+    return Article.objects.published().exclude(
+        pk__in=[story.pk for story in curated.values()]
+    )
+
+
 def arrange(curated, newest):
     """(lead, top stories, the rest) of the first page.
 

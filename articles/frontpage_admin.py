@@ -13,7 +13,12 @@ from django.urls import path
 from django.utils import timezone
 
 from articles.cache import invalidation_batch
-from articles.frontpage import FrontPageSlot
+from articles.frontpage import (
+    FrontPageSlot,
+    arrange,
+    curated_stories,
+    newest_besides,
+)
 from articles.models import Article
 
 
@@ -159,12 +164,26 @@ class FrontPageAdmin(admin.ModelAdmin):
             "media": self.media + form.media,
             "can_change": can_change,
             "notices": [_notice(slot) for slot in slots if _notice(slot)],
+            "showing": _showing(),
             **(extra_context or {}),
         }
         request.current_app = self.admin_site.name
         return TemplateResponse(
             request, "admin/articles/frontpageslot/front_page.html", context
         )
+
+
+def _showing():
+    """(place, story, chosen by an editor?) as readers see the front page now."""
+    curated = curated_stories()
+    newest = list(newest_besides(curated)[: len(FrontPageSlot.Place)])
+    lead, top, _ = arrange(curated, newest)
+    front = [lead, *top] if lead else []
+    chosen = set(curated.values())
+    return [
+        (label, story, story in chosen)
+        for (_, label), story in zip(FrontPageSlot.Place.choices, front, strict=False)
+    ]
 
 
 def _notice(slot):

@@ -52,14 +52,10 @@ def home(request):
 
     Five queries whatever it holds: slots, count, page, topics, bylines.
     """
-    slots = frontpage.FrontPageSlot.objects.live().select_related("article__lead_image")
-    curated = {slot.place: slot.article for slot in slots}
+    curated = frontpage.curated_stories()
     # Curated stories are on the first page's front, so no page lists them again.
     page = paginate(
-        request,
-        Article.objects.published()
-        .exclude(pk__in=[story.pk for story in curated.values()])
-        .select_related("lead_image"),
+        request, frontpage.newest_besides(curated).select_related("lead_image")
     )
     stories = list(page.object_list)
     lead, top_stories = None, []

@@ -247,3 +247,24 @@ def test_draft_in_a_place_is_not_shown(editor_client, reader, stories):
     )
     assert save_front_page(editor_client, lead=draft).status_code == 302
     assert "Unfinished" not in reader.get("/").content.decode()
+
+
+def test_screen_shows_what_readers_see_now(editor_client, stories):
+    response = editor_client.get(SCREEN)
+    assert [row[1] for row in response.context["showing"]] == stories[:4]
+    save_front_page(editor_client, top_2=stories[4])
+    showing = editor_client.get(SCREEN).context["showing"]
+    assert [(label, story, chosen) for label, story, chosen in showing] == [
+        ("Lead story", stories[0], False),
+        ("Top story 1", stories[1], False),
+        ("Top story 2", stories[4], True),
+        ("Top story 3", stories[2], False),
+    ]
+    assertContains(
+        editor_client.get(SCREEN),
+        f'<a href="/articles/{stories[4].slug}/">Story 5</a></td><td>an editor</td>',
+    )
+
+
+def test_screen_of_an_empty_site_says_nothing_is_published(editor_client):
+    assertContains(editor_client.get(SCREEN), "No story is published yet.")
