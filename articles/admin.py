@@ -1,5 +1,9 @@
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.widgets import (
+    AutocompleteSelectMultiple,
+    RelatedFieldWidgetWrapper,
+)
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import Http404
@@ -78,6 +82,49 @@ class ArticleAdminForm(forms.ModelForm):
     )
 
 
+class TopicChoiceField(forms.ModelMultipleChoiceField):
+    """Topics picked from the stored ones: a typo can never become a topic."""
+
+    default_error_messages = {
+        "invalid_choice": "“%(value)s” is not a stored topic: choose topics from "
+        "the list (add a new one under Topics first).",
+        "invalid_pk_value": "“%(pk)s” is not a stored topic: choose topics from "
+        "the list (add a new one under Topics first).",
+    }
+
+    def clean(self, value):
+        # A form that posts the field empty means "no topics", as a browser's
+        # select with nothing chosen does.
+        return super().clean([pk for pk in value or [] if pk != ""])
+
+
+class TopicAutocomplete(AutocompleteSelectMultiple):
+    def optgroups(self, name, value, attr=None):
+        # A refused, typed name is shown as the error, not looked up as an id.
+        return super().optgroups(name, [v for v in value if str(v).isdigit()], attr)
+
+
+def topic_choice_field(db_field, admin_site, request):
+    """The article form's topics: an autocomplete over TopicAdmin's search, with
+    the "+" popup for those who may add topics."""
+    topic_admin = admin_site.get_model_admin(Topic)
+    widget = TopicAutocomplete(db_field, admin_site)
+    return TopicChoiceField(
+        queryset=Topic.objects.all(),
+        required=False,
+        label="Topics",
+        help_text="Type to find a stored topic.",
+        widget=RelatedFieldWidgetWrapper(
+            widget,
+            db_field.remote_field,
+            admin_site,
+            can_add_related=topic_admin.has_add_permission(request),
+            can_change_related=False,
+            can_view_related=False,
+        ),
+    )
+
+
 @admin.register(Article)
 class ArticleAdmin(VersionAdmin):
     form = ArticleAdminForm
@@ -111,6 +158,11 @@ class ArticleAdmin(VersionAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("tags", "people")
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "tags":
+            return topic_choice_field(db_field, self.admin_site, request)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     @admin.display(boolean=True, description="Published", ordering="status")
     def published(self, article):
@@ -222,6 +274,9 @@ class TopicAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
     fields = ["name", "slug", "description", "keywords"]
     actions = [bulk.merge_selected_topics]
+    # As for people: the annotated query below drops Meta.ordering, and the
+    # article form's topic autocomplete pages through this list.
+    ordering = ["name"]
 
     def get_queryset(self, request):
         return (
