@@ -15,7 +15,7 @@ from django.utils.html import format_html, format_html_join
 from reversion.admin import VersionAdmin
 from taggit.models import Tag
 
-from articles import bulk, history, renditions
+from articles import admin_search, bulk, history, renditions
 from articles.models import Article, Correction, Image, Person, RelatedLink, Topic
 
 # Our topics replace taggit's plain tags; hide the unused model from editors.
@@ -158,6 +158,14 @@ class ArticleAdmin(VersionAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("tags", "people")
+
+    # Search: the site's full-text index over headline, standfirst and body,
+    # ranked (articles/admin_search.py); search_fields only shows the box.
+    def get_search_results(self, request, queryset, search_term):
+        return admin_search.search_results(queryset, search_term)
+
+    def get_changelist(self, request, **kwargs):
+        return admin_search.RankedChangeList
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if db_field.name == "tags":
