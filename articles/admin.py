@@ -15,7 +15,7 @@ from django.utils.html import format_html, format_html_join
 from reversion.admin import VersionAdmin
 from taggit.models import Tag
 
-from articles import admin_search, bulk, history, renditions
+from articles import admin_preview, admin_search, bulk, history, renditions
 from articles.models import Article, Correction, Image, Person, RelatedLink, Topic
 
 # Our topics replace taggit's plain tags; hide the unused model from editors.
@@ -205,6 +205,7 @@ class ArticleAdmin(VersionAdmin):
                 self.admin_site.admin_view(self.revision_changes_view),
                 name="articles_article_revision_changes",
             ),
+            *admin_preview.preview_urls(self),
             *super().get_urls(),
         ]
 
