@@ -15,7 +15,14 @@ from django.utils.html import format_html, format_html_join
 from reversion.admin import VersionAdmin
 from taggit.models import Tag
 
-from articles import admin_preview, admin_search, bulk, history, renditions
+from articles import (
+    admin_preview,
+    admin_search,
+    bulk,
+    history,
+    image_picker,
+    renditions,
+)
 from articles.models import Article, Correction, Image, Person, RelatedLink, Topic
 
 # Our topics replace taggit's plain tags; hide the unused model from editors.
@@ -172,6 +179,14 @@ class ArticleAdmin(VersionAdmin):
             return topic_choice_field(db_field, self.admin_site, request)
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "lead_image":
+            # The autocomplete with a thumbnail and the photo picker.
+            kwargs["widget"] = image_picker.LeadImageWidget(
+                db_field, self.admin_site, using=kwargs.get("using")
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
     @admin.display(boolean=True, description="Published", ordering="status")
     def published(self, article):
         return article.is_published
@@ -318,6 +333,15 @@ class ImageAdmin(admin.ModelAdmin):
     ]
     readonly_fields = ["preview", "size", "uploaded_by", "uploaded_at"]
 
+    class Media:
+        # The focal point is set by clicking the photo; no inline style or
+        # script (the Content-Security-Policy forbids them).
+        css = {"all": ["css/admin-photos.css"]}
+        js = ["js/admin-photos.js"]
+
+    def get_urls(self):
+        return [*image_picker.image_urls(self), *super().get_urls()]
+
     def get_queryset(self, request):
         return (
             super()
@@ -335,11 +359,9 @@ class ImageAdmin(admin.ModelAdmin):
 
     @admin.display(description="Photo")
     def thumbnail(self, image):
-        # The smallest rendition, never the multi-megabyte original.
-        rendition = renditions.renditions(image, "card", "webp")[0]
         return format_html(
             '<img src="{}" width="160" height="90" alt="" loading="lazy">',
-            rendition.url,
+            image_picker.thumbnail_url(image),
         )
 
     @admin.display(description="Size")
@@ -354,16 +376,32 @@ class ImageAdmin(admin.ModelAdmin):
     def preview(self, image):
         if not image.pk:
             return "Shown once the photo is saved."
-        crops = [
-            ("As taken", renditions.renditions(image, "full", "webp")),
-            ("List card 16:9", renditions.renditions(image, "card", "webp")),
-            ("Social 1200×630", renditions.renditions(image, "social", "jpeg")),
-        ]
-        return format_html_join(
+        full, card, social = (
+            renditions.renditions(image, spec, format_key)[0]
+            for spec, format_key in [
+                ("full", "webp"),
+                ("card", "webp"),
+                ("social", "jpeg"),
+            ]
+        )
+        # Clicking the photo as taken sets the focal point (admin-photos.js);
+        # the two numbers below stay for keyboards and browsers without scripts.
+        focal = format_html(
+            '<figure class="photo-preview">'
+            '<div class="focal-point-frame" data-focal-x="{}" data-focal-y="{}">'
+            '<img src="{}" width="320" height="{}" alt="">'
+            '<span class="focal-point-marker" hidden></span></div>'
+            "<figcaption>As taken: click the photo to set its focal point, "
+            "then save.</figcaption></figure>",
+            "" if image.focal_x is None else image.focal_x,
+            "" if image.focal_y is None else image.focal_y,
+            full.url,
+            round(320 * full.height / full.width),
+        )
+        crops = format_html_join(
             "",
-            '<figure style="display:inline-block;margin:0 1em 1em 0">'
-            '<img src="{}" width="{}" height="{}" alt="" style="max-width:100%;'
-            'height:auto"><figcaption>{}</figcaption></figure>',
+            '<figure class="photo-preview"><img src="{}" width="{}" height="{}" '
+            'alt=""><figcaption>{}</figcaption></figure>',
             (
                 (
                     rendition.url,
@@ -371,7 +409,10 @@ class ImageAdmin(admin.ModelAdmin):
                     round(320 * rendition.height / rendition.width),
                     label,
                 )
-                for label, sizes in crops
-                for rendition in sizes[:1]
+                for label, rendition in [
+                    ("List card 16:9", card),
+                    ("Social 1200×630", social),
+                ]
             ),
         )
+        return focal + crops
