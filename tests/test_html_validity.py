@@ -12,10 +12,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.core import mail
+from django.urls import reverse
 from django.utils import timezone
 
 from articles.models import Article
 from tests.conftest import make_article, make_person, make_related_link
+from tests.html_forms import form_data
 from tests.test_images import make_image, photo_bytes
 
 pytestmark = pytest.mark.django_db
@@ -165,11 +168,6 @@ def test_editors_new_pages_pass_the_nu_html_checker(
 ):
     """Issue 19's pages: the article preview, the photo picker and upload, and
     the password reset pages."""
-    from django.core import mail
-    from django.urls import reverse
-
-    from tests.html_forms import form_data
-
     checker_command()
     settings.DEBUG = False
     change_url = reverse("admin:articles_article_change", args=[newsroom.pk])
