@@ -388,13 +388,11 @@ class ImageAdmin(admin.ModelAdmin):
         # the two numbers below stay for keyboards and browsers without scripts.
         focal = format_html(
             '<figure class="photo-preview">'
-            '<div class="focal-point-frame" data-focal-x="{}" data-focal-y="{}">'
-            '<img src="{}" width="320" height="{}" alt="">'
+            '<div class="focal-point-frame"><img src="{}" width="320" height="{}" '
+            'alt="">'
             '<span class="focal-point-marker" hidden></span></div>'
             "<figcaption>As taken: click the photo to set its focal point, "
             "then save.</figcaption></figure>",
-            "" if image.focal_x is None else image.focal_x,
-            "" if image.focal_y is None else image.focal_y,
             full.url,
             round(320 * full.height / full.width),
         )

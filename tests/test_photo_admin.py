@@ -209,10 +209,7 @@ def test_image_change_page_sets_the_focal_point_by_click_without_inline_style(
     change_url = reverse("admin:articles_image_change", args=[image.pk])
     html = editor_client.get(change_url).content.decode()
 
-    assert (
-        '<div class="focal-point-frame" data-focal-x="0.25" data-focal-y="0.75">'
-        in (html)
-    )
+    assert '<div class="focal-point-frame"><img src="' in html
     assert "/static/js/admin-photos.js" in html
     assert "/static/css/admin-photos.css" in html
     assert_no_inline_script_or_style(html)
