@@ -6,6 +6,8 @@ import re
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.contrib.messages import get_messages
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from articles import renditions
@@ -219,3 +221,17 @@ def test_image_change_page_sets_the_focal_point_by_click_without_inline_style(
     assert editor_client.post(change_url, data).status_code == 302
     image.refresh_from_db()
     assert (image.focal_x, image.focal_y) == (0.6, 0.4)
+
+
+def test_picker_query_count_does_not_grow_with_photos(editor_client):
+    def count_queries():
+        with CaptureQueriesContext(connection) as queries:
+            assert editor_client.get(PICKER_URL).status_code == 200
+        return len(queries)
+
+    content = photo_bytes(320, 240)
+    make_image(content)
+    one = count_queries()
+    for _ in range(9):
+        make_article(lead_image=make_image(content))
+    assert count_queries() == one
