@@ -78,14 +78,20 @@ def home(request):
 
 @conditional_page(article_page)
 def article_detail(request, slug):
-    article = _article_with_everything(Article.objects.published(), slug)
+    article = article_with_everything(Article.objects.published().filter(slug=slug))
     preview = article is None
     if preview:
         if not can_preview(request):
             raise Http404("No published article has that address.")
-        article = _article_with_everything(Article.objects.all(), slug)
+        article = article_with_everything(Article.objects.filter(slug=slug))
         if article is None:
             raise Http404("No article has that address.")
+    return render_article(request, article, preview)
+
+
+def render_article(request, article, preview=False, preview_label=""):
+    """The story page; a preview (a draft for staff, or the admin's preview of
+    unsaved changes) is marked as one, noindex, and never cached."""
     related = more_on_this(article)
     # The story's byline and its cards' in one query.
     prefetch_related_objects([article, *related], bylines_prefetch())
@@ -96,6 +102,7 @@ def article_detail(request, slug):
             "article": article,
             "topics": metadata.topics_of(article),
             "preview": preview,
+            "preview_label": preview_label,
             "more_on_this": related,
             "meta": metadata.article(article),
         },
@@ -266,22 +273,23 @@ def _more_on_this(article):
     return list(stories[:MORE_ON_THIS])
 
 
-def _article_with_everything(queryset, slug):
-    """The article with its topics, people, links and corrections: five queries."""
+def article_with_everything(articles):
+    """The one article of `articles` with its topics, people, links and
+    corrections, or None: five queries."""
     live_target = Article.objects.published().filter(pk=OuterRef("target"))
     links = RelatedLink.objects.select_related("target").annotate(
         target_is_live=Exists(live_target)
     )
     try:
         return (
-            queryset.select_related("lead_image")
+            articles.select_related("lead_image")
             .prefetch_related(
                 "tags",
                 "people",
                 Prefetch("related_links", queryset=links),
                 "corrections",
             )
-            .get(slug=slug)
+            .get()
         )
     except Article.DoesNotExist:
         return None

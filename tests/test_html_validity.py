@@ -5,12 +5,15 @@ test is skipped and says why.
 """
 
 import json
+import re
 import shutil
 import subprocess
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.core import mail
+from django.urls import reverse
 from django.utils import timezone
 
 from articles.frontpage import FrontPageSlot
@@ -22,6 +25,7 @@ from tests.conftest import (
     make_person,
     make_related_link,
 )
+from tests.html_forms import form_data
 from tests.test_images import make_image, photo_bytes
 
 pytestmark = pytest.mark.django_db
@@ -169,3 +173,59 @@ def test_every_page_type_passes_the_nu_html_checker(
     ]
     assert errors == []
     assert result.returncode == 0
+
+
+def check_files(files):
+    """Nu Html Checker errors in the given files, one line each."""
+    result = subprocess.run(
+        [*checker_command(), *map(str, files)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    messages = json.loads(result.stdout)["messages"]
+    return [
+        f"{Path(message.get('url', '')).name}:{message.get('lastLine')}: "
+        f"{message['message']}"
+        for message in messages
+    ]
+
+
+def test_editors_new_pages_pass_the_nu_html_checker(
+    client, editor_client, newsroom, tmp_path, settings
+):
+    """Issue 19's pages: the article preview, the photo picker and upload, and
+    the password reset pages."""
+    checker_command()
+    settings.DEBUG = False
+    change_url = reverse("admin:articles_article_change", args=[newsroom.pk])
+    data = form_data(editor_client.get(change_url).content.decode(), "article_form")
+    data["headline"] = ["An unsaved <em>headline</em> & more"]
+    pages = {
+        "preview": editor_client.post(
+            reverse("admin:articles_article_preview", args=[newsroom.pk]), data
+        ),
+        "preview-errors": editor_client.post(
+            reverse("admin:articles_article_preview", args=[newsroom.pk]),
+            {**data, "headline": [""]},
+        ),
+        "picker": editor_client.get(
+            reverse("admin:articles_image_picker"), {"_popup": "1", "q": "troops"}
+        ),
+        "picker-all": editor_client.get(reverse("admin:articles_image_picker")),
+        "upload": editor_client.get(reverse("admin:articles_image_upload")),
+    }
+    editor_client.logout()
+    pages["reset-form"] = client.get(reverse("admin_password_reset"))
+    client.post(reverse("admin_password_reset"), {"email": "editor@example.com"})
+    pages["reset-done"] = client.get(reverse("password_reset_done"))
+    link = re.search(r"https?://[^/]+(/admin/reset/\S+/)", mail.outbox[0].body)
+    set_password_url = client.get(link.group(1))["Location"]
+    pages["reset-confirm"] = client.get(set_password_url)
+    pages["reset-complete"] = client.get(reverse("password_reset_complete"))
+    files = []
+    for name, response in pages.items():
+        assert response.status_code == 200, name
+        files.append(tmp_path / f"{name}.html")
+        files[-1].write_bytes(response.content)
+    assert check_files(files) == []
