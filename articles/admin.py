@@ -11,7 +11,7 @@ from django.utils.html import format_html, format_html_join
 from reversion.admin import VersionAdmin
 from taggit.models import Tag
 
-from articles import bulk, history, renditions
+from articles import bulk, conflicts, history, renditions
 from articles.models import Article, Correction, Image, Person, RelatedLink, Topic
 
 # Our topics replace taggit's plain tags; hide the unused model from editors.
@@ -69,7 +69,7 @@ class OriginFilter(admin.SimpleListFilter):
         return queryset
 
 
-class ArticleAdminForm(forms.ModelForm):
+class ArticleAdminForm(conflicts.VersionCheckedForm):
     minor_edit = forms.BooleanField(
         required=False,
         label="Minor edit",
@@ -79,7 +79,7 @@ class ArticleAdminForm(forms.ModelForm):
 
 
 @admin.register(Article)
-class ArticleAdmin(VersionAdmin):
+class ArticleAdmin(conflicts.EditConflictAdmin, VersionAdmin):
     form = ArticleAdminForm
     object_history_template = "admin/articles/article/object_history.html"
     list_display = [
@@ -99,7 +99,20 @@ class ArticleAdmin(VersionAdmin):
     actions = bulk.ARTICLE_ACTIONS
     readonly_fields = ["source", "created_at", "updated_at", "content_updated_at"]
     fieldsets = [
-        (None, {"fields": ["headline", "slug", "standfirst", "body", "minor_edit"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "headline",
+                    "slug",
+                    "standfirst",
+                    "body",
+                    "minor_edit",
+                    # Hidden: what the form was opened at (articles/conflicts.py).
+                    ("opened_version", "opened_rows"),
+                ]
+            },
+        ),
         ("Photo", {"fields": ["lead_image", "image_caption", "image_credit"]}),
         ("Publishing", {"fields": ["status", "published_at"]}),
         ("Topics and people", {"fields": ["tags", "people"]}),

@@ -8,6 +8,7 @@ from django.core.files.base import ContentFile
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
 from django.db.models import Max, Min
+from django.db.models.functions import Now
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from django.urls import reverse
@@ -51,8 +52,9 @@ class Person(models.Model):
         help_text='One line on who they are, e.g. "President of Russia".',
     )
     bio = models.TextField(blank=True, help_text="A short biography for their page.")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    # The database's own defaults serve raw saves (loaddata), which skip auto_now.
+    created_at = models.DateTimeField(auto_now_add=True, db_default=Now())
+    updated_at = models.DateTimeField(auto_now=True, db_default=Now())
 
     class Meta:
         ordering = ["name"]
@@ -224,6 +226,13 @@ class Article(models.Model):
         help_text="When the headline, standfirst or body last changed after "
         'publication (the page\'s "Updated" notice); minor edits leave it alone.',
     )
+    version = models.PositiveIntegerField(
+        default=1,
+        editable=False,
+        help_text="Moves on every change to the story, its topics, people, related "
+        "links or corrections, however made; the admin compares it to catch "
+        "edit conflicts (articles/conflicts.py).",
+    )
 
     objects = ArticleQuerySet.as_manager()
 
@@ -239,6 +248,11 @@ class Article(models.Model):
 
     def save(self, *args, **kwargs):
         self.prepare_to_save()
+        if not self._state.adding:
+            # Every form opened before this save is now out of date.
+            self.version += 1
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "version"}
         super().save(*args, **kwargs)
 
     def get_absolute_url(self):
