@@ -310,9 +310,6 @@ class VersionCheckedForm(forms.ModelForm):
             if conflict.fields or conflict.rows_changed or self._errors:
                 self.conflict = conflict
                 raise ValidationError(CONFLICT_MESSAGE, code="edit_conflict")
-        # save() counts on from the version stored now, not from the one read
-        # before the lock was taken.
-        self.instance.version = version
 
     def _differences(self, cleaned_data, current):
         differences = []

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models, transaction
+from django.db import models, router, transaction
 from django.db.models import Max, Min
 from django.db.models.functions import Now
 from django.db.models.signals import post_delete
@@ -248,12 +248,25 @@ class Article(models.Model):
 
     def save(self, *args, **kwargs):
         self.prepare_to_save()
-        if not self._state.adding:
-            # Every form opened before this save is now out of date.
-            self.version += 1
+        if self._state.adding:
+            super().save(*args, **kwargs)
+            return
+        using = kwargs.get("using") or router.db_for_write(Article, instance=self)
+        with transaction.atomic(using=using, savepoint=False):
+            # Every form opened before this save is now out of date. Counted on
+            # from the stored version under the row lock, so that a save from
+            # an older copy still moves it past every change made since.
+            stored = (
+                Article._base_manager.using(using)
+                .select_for_update()
+                .filter(pk=self.pk)
+                .values_list("version", flat=True)
+                .first()
+            )
+            self.version = (self.version if stored is None else stored) + 1
             if kwargs.get("update_fields") is not None:
                 kwargs["update_fields"] = {*kwargs["update_fields"], "version"}
-        super().save(*args, **kwargs)
+            super().save(*args, **kwargs)
 
     def get_absolute_url(self):
         return reverse("articles:detail", kwargs={"slug": self.slug})

@@ -498,6 +498,20 @@ def test_every_change_by_any_route_moves_the_version(
 
 
 @pytest.mark.django_db
+def test_a_save_from_an_older_copy_still_moves_the_version_past_every_change():
+    article = make_article()
+    older_copy = Article.objects.get(pk=article.pk)
+    Article.objects.get(pk=article.pk).tags.add("Weather")
+    after_the_topic = stored_version(article)
+
+    older_copy.save()
+
+    # A form opened after the topic was added must not match any more.
+    assert stored_version(article) == after_the_topic + 1
+    assert older_copy.version == after_the_topic + 1
+
+
+@pytest.mark.django_db
 def test_relations_added_with_a_new_story_leave_its_first_version(tmp_path):
     # Nobody can have opened the story before its transaction commits: no
     # UPDATE of the version per topic and person the importer adds.
