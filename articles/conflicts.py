@@ -4,8 +4,9 @@ Article.version moves on every change to a story however it is made: save()
 stores the stored version plus one (read under the row lock, so a save from an
 older copy moves it too), and the receivers below add one when its topics,
 people, related links or corrections change (bulk actions and the importer
-change those without saving the article). The admin's change form carries the version it was opened at and a
-digest of the related-link and correction rows it showed. Saving compares both
+change those without saving the article). The admin's change form carries the
+version it was opened at and a digest of the related-link and correction rows it
+showed. Saving compares both
 with the stored ones while holding the article's row lock (SELECT ... FOR UPDATE
 inside the request's transaction; on SQLite every transaction takes the write
 lock when it starts), so of two saves racing from one opened version exactly one
