@@ -6,13 +6,13 @@ older copy moves it too), and the receivers below add one when its topics,
 people, related links or corrections change (bulk actions and the importer
 change those without saving the article). The admin's change form carries the
 version it was opened at and a digest of the related-link and correction rows it
-showed. Saving compares both
-with the stored ones while holding the article's row lock (SELECT ... FOR UPDATE
-inside the request's transaction; on SQLite every transaction takes the write
-lock when it starts), so of two saves racing from one opened version exactly one
-goes through. The other editor gets a conflict page: each field where the stored
-story and their form differ, marked word by word, with a choice per field; the
-choice is posted with the version seen on that page and checked again.
+showed. Saving compares both with the stored ones while holding the article's
+row lock (SELECT ... FOR UPDATE inside the request's transaction; on SQLite
+every transaction takes the write lock when it starts), so of two saves racing
+from one opened version exactly one goes through. The other editor gets a
+conflict page: each field where the stored story and their form differ, marked
+word by word, with a choice per field; the choice is posted with the version
+seen on that page and checked again.
 
 A version of our own rather than django-concurrency: its version field makes
 every save() of a stale object raise RecordModifiedError, which the importer,
