@@ -19,6 +19,7 @@ from articles import (
     admin_preview,
     admin_search,
     bulk,
+    conflicts,
     history,
     image_picker,
     renditions,
@@ -82,7 +83,7 @@ class OriginFilter(admin.SimpleListFilter):
         return queryset
 
 
-class ArticleAdminForm(forms.ModelForm):
+class ArticleAdminForm(conflicts.VersionCheckedForm):
     minor_edit = forms.BooleanField(
         required=False,
         label="Minor edit",
@@ -135,7 +136,7 @@ def topic_choice_field(db_field, admin_site, request):
 
 
 @admin.register(Article)
-class ArticleAdmin(VersionAdmin):
+class ArticleAdmin(conflicts.EditConflictAdmin, VersionAdmin):
     form = ArticleAdminForm
     object_history_template = "admin/articles/article/object_history.html"
     list_display = [
@@ -162,7 +163,20 @@ class ArticleAdmin(VersionAdmin):
     actions = bulk.ARTICLE_ACTIONS
     readonly_fields = ["source", "created_at", "updated_at", "content_updated_at"]
     fieldsets = [
-        (None, {"fields": ["headline", "slug", "standfirst", "body", "minor_edit"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "headline",
+                    "slug",
+                    "standfirst",
+                    "body",
+                    "minor_edit",
+                    # Hidden: what the form was opened at (articles/conflicts.py).
+                    ("opened_version", "opened_rows"),
+                ]
+            },
+        ),
         ("Photo", {"fields": ["lead_image", "image_caption", "image_credit"]}),
         ("Publishing", {"fields": ["status", "published_at"]}),
         ("Topics and people", {"fields": ["tags", "people"]}),
