@@ -323,6 +323,7 @@ UNTRACKED_FIELDS = {
     "created_at",
     "updated_at",
     "content_updated_at",
+    "version",
     "body_text",  # derived from the body, whose changes are shown
 }
 TOPICS, PEOPLE, LINKS = "Topics", "People", "Related links"

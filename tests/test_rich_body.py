@@ -138,7 +138,7 @@ def test_plain_text_from_code_becomes_paragraphs():
 # The migration -----------------------------------------------------------------
 
 
-MIGRATION = import_module("articles.migrations.0011_rich_body")
+MIGRATION = import_module("articles.migrations.0013_rich_body")
 STORED_BODIES = [
     "One paragraph.",
     "First & <b>not markup</b>.\n\nSecond, with a \"quote\" and 'apostrophe'.",
@@ -175,7 +175,7 @@ def test_migration_turns_bodies_into_paragraphs_and_back():
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_migration_runs_both_ways_with_the_search_index():
     executor = MigrationExecutor(connection)
-    before = [("articles", "0010_tagged_article_index_in_unique")]
+    before = [("articles", "0012_article_version_person_timestamps")]
     latest = executor.loader.graph.leaf_nodes("articles")
     executor.migrate(before)
     old = executor.loader.project_state(before).apps.get_model("articles", "Article")
@@ -355,9 +355,9 @@ def test_article_page_query_count_is_flat(
         f'<p><a data-story="{t.pk}">link {n}</a></p>' for n, t in enumerate(targets)
     )
     article = make_article(body=body)
-    # The article page's six without "More on this" (tests/test_views.py), one
-    # query for the linked stories and one for the photos.
-    with django_assert_num_queries(8):
+    # The article page's seven without "More on this" (tests/test_views.py: six
+    # and the bylines), one query for the linked stories and one for the photos.
+    with django_assert_num_queries(9):
         html = page(client, article)
     assert story_body_html(html).count('class="inline-figure"') == photos
     assert story_body_html(html).count('<a href="/articles/') == links

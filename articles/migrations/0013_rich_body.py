@@ -51,7 +51,7 @@ class Migration(migrations.Migration):
     is always built over the column that exists (body_text, or body before).
     """
 
-    dependencies = [("articles", "0010_tagged_article_index_in_unique")]
+    dependencies = [("articles", "0012_article_version_person_timestamps")]
 
     operations = [
         migrations.RunPython(drop_search_index, create_search_index),
