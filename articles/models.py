@@ -563,3 +563,4 @@ class PageGeneration(models.Model):
 
 # Models that live beside the mechanism they serve; imported here so Django finds them.
 from articles.redirects import SlugRedirect  # noqa: E402, F401
+from articles.wire import ImportedSource  # noqa: E402, F401
