@@ -12,17 +12,19 @@ from types import SimpleNamespace
 import pytest
 from django.apps import apps
 from django.contrib.auth.models import User
+from django.core.files.base import ContentFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from reversion.models import Revision
+from reversion.models import Revision, Version
 
 from articles.history import article_history
-from articles.models import Article, RelatedLink
+from articles.models import Article, Image, RelatedLink
 from articles.wire import ImportedSource
 from tests.conftest import make_article
 from tests.html_forms import form_data
 from tests.test_importer import SEED, run_import, story, write
+from tests.test_importer_images import photo_bytes
 from tests.test_revisions import change_url, edit_in_admin
 
 pytestmark = pytest.mark.django_db
@@ -196,6 +198,22 @@ def test_undelete_brings_a_deleted_story_back(imported, superuser_client):
     assert run_import(imported).summary == summary(unchanged=1)
 
 
+def test_a_recovered_story_is_its_files_story_again(imported, superuser_client):
+    article = the_story()
+    superuser_client.post(
+        reverse("admin:articles_article_delete", args=[article.pk]), {"post": "yes"}
+    )
+    [version] = Version.objects.get_deleted(Article)
+    url = reverse("admin:articles_article_recover", args=[version.pk])
+    form = form_data(superuser_client.get(url).content.decode(), "article_form")
+    assert superuser_client.post(url, form).status_code == 302
+
+    run = run_import(imported)
+
+    assert run.summary == summary(unchanged=1)
+    assert the_story().pk == article.pk
+
+
 def test_a_story_imported_before_sources_were_remembered_stays_deleted(tmp_path):
     # As the migration left it: no source remembered for this story.
     make_article(headline=HEADLINE, source="story.txt").delete()
@@ -347,6 +365,34 @@ def test_wire_update_view_takes_only_posts_from_those_who_may_change(
 
     assert client.post(url, {"wire_apply": "all"}).status_code == 403
     assert the_story().headline == "Grain talks open in Minsk"
+
+
+def test_a_new_photo_for_a_story_whose_photo_an_editor_changed_waits(
+    tmp_path, editor_client
+):
+    path = write(tmp_path, "story.txt", story())
+    write(tmp_path, "story.jpg", photo_bytes())
+    run_import(path)
+    wire_photo = the_story().lead_image
+    editors_photo = Image(
+        file=ContentFile(photo_bytes(colour=(9, 9, 9)), name="own.jpg"),
+        alt_text="The editor's own photo",
+    )
+    editors_photo.save()
+    edit_in_admin(editor_client, the_story(), lead_image=str(editors_photo.pk))
+    write(tmp_path, "story.jpg", photo_bytes(colour=(200, 30, 30)))
+
+    run = run_import(path)
+
+    assert "wire update waits for an editor (Lead image)" in run.stdout
+    assert the_story().lead_image == editors_photo
+    new_photo = Image.objects.exclude(pk__in=[wire_photo.pk, editors_photo.pk]).get()
+    assert ImportedSource.objects.get().pending == {"lead_image": new_photo.pk}
+
+    post_wire_button(editor_client, the_story(), "wire_apply", "lead_image")
+
+    assert the_story().lead_image == new_photo
+    assert run_import(path).summary == summary(unchanged=1)
 
 
 # Related links ---------------------------------------------------------------------
