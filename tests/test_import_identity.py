@@ -16,6 +16,7 @@ from django.core.files.base import ContentFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 from reversion.models import Revision, Version
 
 from articles.history import article_history
@@ -285,6 +286,36 @@ def test_importing_the_same_file_again_leaves_the_waiting_update(
     assert "wire update" not in run.stdout
     assert not [q for q in queries if q["sql"].split()[0] in ("INSERT", "UPDATE")]
     assert ImportedSource.objects.values().get() == source
+
+
+def test_start_page_queries_do_not_grow_with_waiting_updates(editor_client):
+    def add_stories_needing_an_editor(count):
+        for _ in range(count):
+            waiting = make_article(source=f"{make_article().pk}.txt")
+            ImportedSource.objects.create(
+                name=waiting.source,
+                article=waiting,
+                pending={"headline": "From the wire"},
+                pending_since=timezone.now(),
+            )
+            twin = make_article(headline=waiting.headline, source=f"{waiting.pk}b.txt")
+            ImportedSource.objects.create(
+                name=twin.source, article=twin, duplicate_of=waiting
+            )
+
+    def count_queries():
+        with CaptureQueriesContext(connection) as queries:
+            page = start_page(editor_client)
+        return len(queries), page
+
+    add_stories_needing_an_editor(1)
+    few, page = count_queries()
+    assert "Wire updates waiting (1)" in page
+    assert "Possible duplicates (1)" in page
+    add_stories_needing_an_editor(8)
+    many, page = count_queries()
+    assert "Wire updates waiting (9)" in page
+    assert many == few
 
 
 def post_wire_button(client, article, name, value):
