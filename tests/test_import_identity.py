@@ -426,6 +426,18 @@ def test_a_new_photo_for_a_story_whose_photo_an_editor_changed_waits(
     assert run_import(path).summary == summary(unchanged=1)
 
 
+def test_a_story_written_here_has_no_wire_update_to_apply(editor_client):
+    article = make_article(headline="Written here")
+    url = reverse("admin:articles_article_wire_update", args=[article.pk])
+
+    response = editor_client.post(url, {"wire_apply": "all"}, follow=True)
+
+    assert response.status_code == 200
+    assert "That wire update was no longer waiting." in response.content.decode()
+    article.refresh_from_db()
+    assert article.headline == "Written here"
+
+
 # Related links ---------------------------------------------------------------------
 
 
