@@ -796,6 +796,9 @@ class ArticleImporter:
                     remembered.photo_used = True
                 else:
                     setattr(article, name, value)
+        if article.headline != current["headline"]:
+            # Related titles later in the run find it by its new headline too.
+            remembered.articles.append((article.headline, article.pk, article.slug))
 
         people_ids, topic_ids = self._mentioned(parsed)
         # People and topics are only ever added: editors' links stay.
