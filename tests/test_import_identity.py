@@ -516,16 +516,41 @@ def test_links_the_file_drops_or_adds_follow_it(imported, editor_client):
 # Stories imported before this change -----------------------------------------------
 
 
-def test_migration_remembers_each_imported_story_as_it_stands(tmp_path):
+def run_the_migrations_backfill():
     backfill = importlib.import_module(
         "articles.migrations.0011_imported_sources"
     ).remember_imported_stories
+    # What RunPython passes: the app registry and a schema editor on a connection.
+    backfill(apps, SimpleNamespace(connection=connection))
+
+
+def test_migration_takes_what_the_last_import_wrote_from_its_revision(
+    imported, editor_client
+):
+    edit_in_admin(editor_client, the_story(), headline="Retitled before the upgrade")
+    add_link_in_admin(editor_client, the_story(), "Background", "https://example.com")
+    ImportedSource.objects.all().delete()  # As before the migration.
+
+    run_the_migrations_backfill()
+
+    source = ImportedSource.objects.get()
+    assert source.article == the_story()
+    assert source.imported["headline"] == HEADLINE
+    assert source.imported["links"] == [
+        ["Grain prices fall in Europe", "Wheat futures dropped again."]
+    ]
+    run = run_import(imported)
+    assert run.summary == summary(unchanged=1)
+    assert the_story().headline == "Retitled before the upgrade"
+    assert the_story().related_links.count() == 2
+
+
+def test_migration_remembers_a_story_without_import_revision_as_it_stands():
     older = make_article(source=SEED.name, headline="An older import of the seed")
     article = make_article(source=SEED.name, headline="Retitled by an editor")
     make_article(headline="Written here")
 
-    # What RunPython passes: the app registry and a schema editor on a connection.
-    backfill(apps, SimpleNamespace(connection=connection))
+    run_the_migrations_backfill()
 
     source = ImportedSource.objects.get()
     assert (source.name, source.article) == (SEED.name, article)
