@@ -13,6 +13,8 @@ from reversion.admin import VersionAdmin
 from taggit.models import Tag
 
 from articles import bulk, history, renditions, wire
+from articles.bylines import authors_of, bylines_prefetch
+from articles.bylines_admin import AuthorFilter, BylineInline
 from articles.models import Article, Correction, Image, Person, RelatedLink, Topic
 
 # Our topics replace taggit's plain tags; hide the unused model from editors.
@@ -102,16 +104,24 @@ class ArticleAdmin(VersionAdmin):
         "headline",
         "published",
         "state",
+        "author_list",
         "published_at",
         "topic_list",
         "people_list",
     ]
-    list_filter = [PublicationFilter, OriginFilter, WireFilter, "tags", "published_at"]
+    list_filter = [
+        PublicationFilter,
+        AuthorFilter,
+        OriginFilter,
+        WireFilter,
+        "tags",
+        "published_at",
+    ]
     date_hierarchy = "published_at"
     search_fields = ["headline", "standfirst", "body"]
     prepopulated_fields = {"slug": ["headline"]}
     autocomplete_fields = ["people", "lead_image"]
-    inlines = [RelatedLinkInline, CorrectionInline]
+    inlines = [BylineInline, RelatedLinkInline, CorrectionInline]
     actions = bulk.ARTICLE_ACTIONS
     readonly_fields = ["source", "created_at", "updated_at", "content_updated_at"]
     fieldsets = [
@@ -126,7 +136,11 @@ class ArticleAdmin(VersionAdmin):
     ]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("tags", "people")
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related("tags", "people", bylines_prefetch())
+        )
 
     @admin.display(boolean=True, description="Published", ordering="status")
     def published(self, article):
@@ -139,6 +153,10 @@ class ArticleAdmin(VersionAdmin):
     @admin.display(description="People")
     def people_list(self, article):
         return ", ".join(person.name for person in article.people.all())
+
+    @admin.display(description="Byline")
+    def author_list(self, article):
+        return ", ".join(author.name for author in authors_of(article))
 
     @admin.display(description="State")
     def state(self, article):
@@ -432,3 +450,8 @@ class ImageAdmin(admin.ModelAdmin):
                 for rendition in sizes[:1]
             ),
         )
+
+
+# The front-page screen registers itself (its own module: it is a screen, not a
+# change list).
+from articles import frontpage_admin  # noqa: E402, F401

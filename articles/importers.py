@@ -43,6 +43,7 @@ from django.utils import timezone
 from django.utils.text import Truncator, slugify
 
 from articles import renditions, wire
+from articles.bylines import credit_if_uncredited
 from articles.cache import invalidation_batch
 from articles.history import (
     ArticleSnapshot,
@@ -576,7 +577,9 @@ class ArticleImporter:
         new_only=False,
         undelete=False,
         find_unknown_names=False,
+        byline=None,
     ):
+        self.byline = byline  # An author's name to credit stories to (--byline).
         self.draft = draft
         self.dry_run = dry_run
         self.new_only = new_only
@@ -648,6 +651,7 @@ class ArticleImporter:
                     if photo is not None and self.dry_run:
                         image, _ = self._photo_image(photo, parsed, remembered)
                     result = self._store(parsed, image, name, known, remembered)
+                    self._credit_byline(result)
                     if result.snapshot is not None:
                         # One revision per file, credited to it.
                         save_import_revision(result.snapshot, f"import: {name}")
@@ -677,6 +681,19 @@ class ArticleImporter:
                 parsed.own_text(), self.people, self.topics
             )
         return result
+
+    def _credit_byline(self, result):
+        """--byline: credit a new story, or a stored one that has no author yet;
+        a byline an editor set stays, and --new-only leaves stored ones alone."""
+        if (
+            not self.byline
+            or result.article is None  # Skipped: its story was deleted.
+            or (self.new_only and result.outcome != "created")
+        ):
+            return
+        credited = credit_if_uncredited(result.article, self.byline)
+        if credited and result.outcome == "unchanged":
+            result.outcome = "updated"
 
     def _names_beside(self, path):
         """The names in the file's folder, listed once per run (for photos)."""

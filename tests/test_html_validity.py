@@ -13,8 +13,15 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
+from articles.frontpage import FrontPageSlot
 from articles.models import Article
-from tests.conftest import make_article, make_person, make_related_link
+from tests.conftest import (
+    credit,
+    make_article,
+    make_author,
+    make_person,
+    make_related_link,
+)
 from tests.test_images import make_image, photo_bytes
 
 pytestmark = pytest.mark.django_db
@@ -88,6 +95,21 @@ def newsroom():
     ).update(lead_image=photo)
     draft = make_article(slug="a-draft", status=Article.Status.DRAFT, published_at=None)
     draft.tags.add("Russia")
+    # Bylines on the story and its cards, an author page with every part, and
+    # a front page editors chose.
+    ada = make_author(
+        name="Ada <Lovelace> & Co",
+        slug="ada",
+        job_title="Science & engines",
+        bio="Writes about engines.\n\nAnd <numbers>.",
+        photo=photo,
+        website="https://ada.example.org/?a=1&b=2",
+        social_profiles="https://mastodon.example/@ada",
+    )
+    for story in Article.objects.filter(status=Article.Status.PUBLISHED)[:22]:
+        credit(story, ada, make_author(), make_author())
+    FrontPageSlot.objects.create(place=FrontPageSlot.Place.LEAD, article=with_photo)
+    FrontPageSlot.objects.create(place=FrontPageSlot.Place.TOP_2, article=linked)
     return article
 
 
@@ -107,6 +129,8 @@ def test_every_page_type_passes_the_nu_html_checker(
         "people-index": ("/people/", 200),
         "person": ("/people/vladimir-putin/", 200),
         "corrections": ("/corrections/", 200),
+        "author": ("/authors/ada/", 200),
+        "author-page-2": ("/authors/ada/?page=2", 200),
         "not-found": ("/no/such/page/", 404),
     }
     files = []
@@ -121,6 +145,10 @@ def test_every_page_type_passes_the_nu_html_checker(
     assert b"Draft preview" in preview.content
     files.append(tmp_path / "draft-preview.html")
     files[-1].write_bytes(preview.content)
+    front_page_screen = client.get("/admin/articles/frontpageslot/")
+    assert b"Lead story" in front_page_screen.content
+    files.append(tmp_path / "admin-front-page.html")
+    files[-1].write_bytes(front_page_screen.content)
 
     client.raise_request_exception = False
     settings.ROOT_URLCONF = "tests.failing_urls"

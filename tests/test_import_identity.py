@@ -518,7 +518,7 @@ def test_links_the_file_drops_or_adds_follow_it(imported, editor_client):
 
 def run_the_migrations_backfill():
     backfill = importlib.import_module(
-        "articles.migrations.0011_imported_sources"
+        "articles.migrations.0012_imported_sources"
     ).remember_imported_stories
     # What RunPython passes: the app registry and a schema editor on a connection.
     backfill(apps, SimpleNamespace(connection=connection))

@@ -111,7 +111,7 @@ def _last_imports(apps, db, stories_by_source):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("articles", "0010_tagged_article_index_in_unique"),
+        ("articles", "0011_authors_and_front_page"),
         ("contenttypes", "0002_remove_content_type_name"),
         ("reversion", "0002_add_index_on_version_for_content_type_and_db"),
     ]
