@@ -717,12 +717,15 @@ class ArticleImporter:
         if known is not None and known.article_id is not None:
             # Locked until the file's transaction ends: a save meanwhile (an
             # editor's, another import's) waits, and none is overwritten.
-            article = (
-                Article.objects.select_for_update(of=("self",))
-                .select_related("lead_image", "imported_source")
-                .filter(pk=known.article_id)
-                .first()
-            )
+            try:
+                # get(), not first(): no ORDER BY to build for one row.
+                article = (
+                    Article.objects.select_for_update(of=("self",))
+                    .select_related("lead_image", "imported_source")
+                    .get(pk=known.article_id)
+                )
+            except Article.DoesNotExist:
+                article = None
             source = getattr(article, "imported_source", None)
             if source is not None:
                 return self._update(article, source, parsed, image, remembered)
