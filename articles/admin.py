@@ -1,12 +1,13 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.widgets import (
     AutocompleteSelectMultiple,
     RelatedFieldWidgetWrapper,
 )
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Count
-from django.http import Http404
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -23,6 +24,7 @@ from articles import (
     history,
     image_picker,
     renditions,
+    wire,
 )
 from articles.body_editor import BodyEditorWidget
 from articles.bylines import authors_of, bylines_prefetch
@@ -81,6 +83,21 @@ class OriginFilter(admin.SimpleListFilter):
             return queryset.exclude(source="")
         if self.value() == "written":
             return queryset.filter(source="")
+        return queryset
+
+
+class WireFilter(admin.SimpleListFilter):
+    title = "wire"
+    parameter_name = "wire"
+
+    def lookups(self, request, model_admin):
+        return [("waiting", "Update waiting"), ("duplicate", "Possible duplicate")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "waiting":
+            return queryset.filter(wire.WAITING)
+        if self.value() == "duplicate":
+            return queryset.filter(wire.POSSIBLE_DUPLICATE)
         return queryset
 
 
@@ -156,6 +173,7 @@ class ArticleAdmin(conflicts.EditConflictAdmin, VersionAdmin):
         PublicationFilter,
         AuthorFilter,
         OriginFilter,
+        WireFilter,
         "tags",
         "published_at",
     ]
@@ -251,6 +269,11 @@ class ArticleAdmin(conflicts.EditConflictAdmin, VersionAdmin):
     def get_urls(self):
         return [
             path(
+                "<path:object_id>/wire-update/",
+                self.admin_site.admin_view(self.wire_update_view),
+                name="articles_article_wire_update",
+            ),
+            path(
                 "<path:object_id>/history/<int:version_id>/changes/",
                 self.admin_site.admin_view(self.revision_changes_view),
                 name="articles_article_revision_changes",
@@ -302,6 +325,106 @@ class ArticleAdmin(conflicts.EditConflictAdmin, VersionAdmin):
         return reverse(
             f"admin:articles_article_revision{suffix}",
             args=[article.pk, entry.version.pk],
+        )
+
+    # Imported stories: deletions are remembered, wire updates wait for editors
+    # (articles/wire.py).
+
+    class Media:
+        css = {"all": ["css/admin-wire.css"]}
+
+    def delete_model(self, request, obj):
+        with wire.deletions_by(request.user):
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        with wire.deletions_by(request.user):
+            super().delete_queryset(request, queryset)
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or not self._waiting_update(obj):
+            return fieldsets
+        return [("Wire update waiting", {"fields": ["wire_update"]}), *fieldsets]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), "wire_update"]
+
+    @staticmethod
+    def _waiting_update(article):
+        source = getattr(article, "imported_source", None)
+        return source if source is not None and source.pending else None
+
+    @admin.display(description="From the wire")
+    def wire_update(self, article):
+        source = self._waiting_update(article)
+        if source is None:
+            return "Nothing waits."
+        url = reverse("admin:articles_article_wire_update", args=[article.pk])
+        when = date_format(timezone.localtime(source.pending_since), "DATETIME_FORMAT")
+        # Buttons of the change form that post it to the wire update view
+        # (formaction), with its CSRF token; forms cannot nest.
+        button = (
+            '<button type="submit" class="button" formaction="{}" name="{}" '
+            'value="{}">{}</button>'
+        )
+        rows = format_html_join(
+            "",
+            '<tr><th scope="row">{}</th><td>{}</td><td>{}</td><td>{} {}</td></tr>',
+            (
+                (
+                    field.label,
+                    field.current,
+                    field.incoming,
+                    format_html(button, url, "wire_apply", field.name, "Apply"),
+                    format_html(button, url, "wire_dismiss", field.name, "Dismiss"),
+                )
+                for field in wire.pending_fields(article, source)
+            ),
+        )
+        return format_html(
+            "<p>{} was imported again on {} with changes to fields edited here. "
+            "The story keeps its own words until you apply the wire's; "
+            "dismissing keeps them for good. Unsaved changes in this form are "
+            "not kept.</p>"
+            '<table id="wire-update"><thead><tr><th scope="col">Field</th>'
+            '<th scope="col">Now</th><th scope="col">From the wire</th>'
+            '<th scope="col"></th></tr></thead><tbody>{}</tbody></table>'
+            "<p>{} {}</p>",
+            source.name,
+            when,
+            rows,
+            format_html(button, url, "wire_apply", "all", "Apply all"),
+            format_html(button, url, "wire_dismiss", "all", "Dismiss all"),
+        )
+
+    def wire_update_view(self, request, object_id):
+        """Apply or dismiss the waiting wire update, one field or all."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        article = self.get_object(request, object_id)
+        if article is None:
+            raise Http404("No such article.")
+        if not self.has_change_permission(request, article):
+            raise PermissionDenied
+        apply = "wire_apply" in request.POST
+        choice = request.POST.get("wire_apply" if apply else "wire_dismiss", "")
+        names = wire.IMPORTED_FIELDS if choice == "all" else [choice]
+        with transaction.atomic(), history.revision_context(user=request.user):
+            settled = wire.settle_pending(article, names, apply=apply)
+            if settled and apply:
+                history.set_revision_comment(
+                    f"Applied the wire update: {', '.join(settled)}"
+                )
+        if settled:
+            done = "Applied" if apply else "Dismissed"
+            self.message_user(request, f"{done} the wire update: {', '.join(settled)}.")
+        else:
+            self.message_user(
+                request, "That wire update was no longer waiting.", messages.WARNING
+            )
+        return HttpResponseRedirect(
+            reverse("admin:articles_article_change", args=[article.pk])
         )
 
 

@@ -44,7 +44,9 @@ from articles.models import (
 )
 
 # Tags are not serialisable fields; their TaggedArticle rows are followed.
-NOT_IN_SNAPSHOTS = {Article: ("tags",)}
+# The edit version (articles/conflicts.py) counts saves: no state to restore, and
+# it moves with relation changes after the snapshot is taken.
+NOT_IN_SNAPSHOTS = {Article: ("tags", "version")}
 
 if not reversion.is_registered(Article):
     reversion.register(RelatedLink)

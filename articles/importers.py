@@ -27,6 +27,7 @@ import re
 import stat
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 
@@ -38,9 +39,10 @@ from django.core.serializers.base import DeserializationError
 from django.db import DatabaseError, connections, router, transaction
 from django.db.models import Q
 from django.db.models.signals import m2m_changed, post_save, pre_save
+from django.utils import timezone
 from django.utils.text import Truncator, slugify
 
-from articles import renditions, richtext
+from articles import renditions, richtext, wire
 from articles.bylines import credit_if_uncredited
 from articles.cache import invalidation_batch
 from articles.history import (
@@ -58,6 +60,7 @@ from articles.models import (
     Topic,
     split_terms,
 )
+from articles.wire import ImportedSource
 
 MAX_FILE_BYTES = 1024 * 1024
 RELATED_MARKER = "also read"
@@ -512,13 +515,30 @@ TOPICS = (TaggedArticle, "content_object", "tag", Topic)
 
 @dataclass
 class ImportResult:
-    outcome: str  # "created", "updated" or "unchanged"
-    article: Article
+    outcome: str  # "created", "updated", "unchanged" or "skipped"
+    article: Article | None  # None when skipped
     # Other articles whose related links now point at this one.
     relinked_article_ids: list[int] = field(default_factory=list)
     unknown_names: list[str] = field(default_factory=list)
     # What the file's revision records; None when nothing changed.
     snapshot: ArticleSnapshot | None = None
+    # One line for the operator: why it was skipped, or the fields of a new
+    # pending wire update.
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class _KnownSource:
+    """An ImportedSource as the importer's index holds it."""
+
+    pk: int
+    article_id: int | None
+    deleted_by: str = ""
+    deleted_at: datetime | None = None
+
+    @property
+    def is_deleted(self):
+        return self.article_id is None and self.deleted_at is not None
 
 
 @dataclass
@@ -531,16 +551,23 @@ class _Remembered:
     resolved_keys: list[str] = field(default_factory=list)
     # Photo files written in storage, which a rollback does not remove.
     made_files: list[str] = field(default_factory=list)
+    # (name, ImportedSource pk, article pk) of the file's source.
+    source: tuple[str, int, int] | None = None
+    # Whether the story uses the file's photo, or keeps it pending.
+    photo_used: bool = False
 
 
 class ArticleImporter:
     """Stores article files; create one per run, then call import_file per file.
 
+    A file's story is the one its source (the file's name) made: importing the
+    file again changes only what no editor changed since (articles/wire.py).
+
     At start it reads, once, the people and topics to look for, and an index of
-    every headline, slug and unresolved related link. That keeps the queries per
-    file constant however large the database or the vocabulary, and lets related
-    titles match headlines with differences of case and quotes, which SQL cannot
-    index.
+    every source, headline, slug and unresolved related link. That keeps the
+    queries per file constant however large the database or the vocabulary, and
+    lets related titles match headlines with differences of case and quotes,
+    which SQL cannot index.
     """
 
     def __init__(
@@ -549,6 +576,7 @@ class ArticleImporter:
         draft=False,
         dry_run=False,
         new_only=False,
+        undelete=False,
         find_unknown_names=False,
         byline=None,
     ):
@@ -556,6 +584,7 @@ class ArticleImporter:
         self.draft = draft
         self.dry_run = dry_run
         self.new_only = new_only
+        self.undelete = undelete
         self.find_unknown_names = find_unknown_names
         person_rows = list(Person.objects.values_list("pk", "name", "aliases"))
         self.person_names = {pk: name for pk, name, _ in person_rows}
@@ -570,6 +599,13 @@ class ArticleImporter:
                 mentions[term].update((kind, pk) for pk in ids)
         self.mentions = TermMatcher(mentions)
         self.folder_names = {}
+        self.sources = {
+            name: _KnownSource(*known)
+            for name, *known in ImportedSource.objects.values_list(
+                "name", "pk", "article_id", "deleted_by", "deleted_at"
+            )
+        }
+        # Only to find possible duplicates and link targets: never identity.
         self.article_id_by_headline = {}
         self.article_id_by_key = {}
         self.slugs = set()
@@ -588,9 +624,23 @@ class ArticleImporter:
         """Store one file in one transaction; ImportRefused if it cannot be."""
         parsed = parse_article(read_article_file(path))
         photo = find_photo(path, self._names_beside(path))
-        remembered = _Remembered()
         name = Path(path).name
+        known = self.sources.get(name)
+        if known is not None and known.is_deleted and not self.undelete:
+            return _skipped(known)
+        if self.new_only and known is not None and known.article_id is not None:
+            article = Article.objects.filter(pk=known.article_id).first()
+            if article is not None:
+                return ImportResult("unchanged", article)
+        remembered = _Remembered()
+        made_image = image = None
         try:
+            if photo is not None and not self.dry_run:
+                # Renditions take seconds: they are made before the story's row
+                # is locked, so editors' saves meanwhile neither wait nor get
+                # overwritten (the transaction below reads the story afresh).
+                image, made = self._photo_image(photo, parsed)
+                made_image = image if made else None
             with transaction.atomic():
                 # Cached pages go stale once per file, with its commit. An import
                 # never schedules a story (new ones are published now or drafts;
@@ -599,7 +649,9 @@ class ArticleImporter:
                     invalidation_batch(publication_times_unchanged=True),
                     revision_written_by_caller(),
                 ):
-                    result = self._store(parsed, photo, name, remembered)
+                    if photo is not None and self.dry_run:
+                        image, _ = self._photo_image(photo, parsed, remembered)
+                    result = self._store(parsed, image, name, known, remembered)
                     self._credit_byline(result)
                     if result.snapshot is not None:
                         # One revision per file, credited to it.
@@ -609,6 +661,8 @@ class ArticleImporter:
         except BaseException as error:
             # The database forgets the story; the photo files it wrote go too.
             self._delete_files(remembered)
+            if made_image is not None:
+                _discard(made_image)
             if isinstance(error, DatabaseError):
                 message = str(error).strip()
                 reason = message.splitlines()[0] if message else type(error).__name__
@@ -617,6 +671,8 @@ class ArticleImporter:
                 reason = " ".join(error.messages).rstrip(".")
                 raise ImportRefused(f"photo {photo.name}: {reason}") from error
             raise
+        if made_image is not None and not remembered.photo_used:
+            _discard(made_image)  # Made for a story that kept its own photo.
         if self.dry_run:
             self._delete_files(remembered)
         if not self.dry_run:
@@ -630,7 +686,11 @@ class ArticleImporter:
     def _credit_byline(self, result):
         """--byline: credit a new story, or a stored one that has no author yet;
         a byline an editor set stays, and --new-only leaves stored ones alone."""
-        if not self.byline or (self.new_only and result.outcome != "created"):
+        if (
+            not self.byline
+            or result.article is None  # Skipped: its story was deleted.
+            or (self.new_only and result.outcome != "created")
+        ):
             return
         credited = credit_if_uncredited(result.article, self.byline)
         if credited and result.outcome == "unchanged":
@@ -654,40 +714,47 @@ class ArticleImporter:
             {pk for kind, pk in found if kind == "topic"},
         )
 
-    def _store(self, parsed, photo, source, remembered):
-        article = None
-        article_id = self.article_id_by_headline.get(parsed.headline)
-        if article_id is not None:
-            # None if an editor deleted it since the run started.
-            article = (
-                Article.objects.select_related("lead_image")
-                .filter(pk=article_id)
-                .first()
-            )
-        if article is None:
-            return self._create(parsed, photo, source, remembered)
-        if self.new_only:
-            return ImportResult("unchanged", article)
-        return self._update(article, parsed, photo, source, remembered)
+    def _store(self, parsed, image, name, known, remembered):
+        if known is not None and known.article_id is not None:
+            # Locked until the file's transaction ends: a save meanwhile (an
+            # editor's, another import's) waits, and none is overwritten.
+            try:
+                # get(), not first(): no ORDER BY to build for one row.
+                article = (
+                    Article.objects.select_for_update(of=("self",))
+                    .select_related("lead_image", "imported_source")
+                    .get(pk=known.article_id)
+                )
+            except Article.DoesNotExist:
+                article = None
+            source = getattr(article, "imported_source", None)
+            if source is not None:
+                return self._update(article, source, parsed, image, remembered)
+            # Deleted since the run started.
+            source = ImportedSource.objects.filter(pk=known.pk).first()
+            if source is not None and source.is_deleted and not self.undelete:
+                return _skipped(source)
+        return self._create(parsed, image, name, known, remembered)
 
-    def _create(self, parsed, photo, source, remembered):
+    def _create(self, parsed, image, name, known, remembered):
         article = Article(
-            headline=parsed.headline,
             slug=self._free_slug(headline_slug(parsed.headline)),
-            source=source,
+            source=name,
             status=Article.Status.DRAFT if self.draft else Article.Status.PUBLISHED,
-            lead_image=self._lead_image(None, parsed, photo, remembered),
+            lead_image=image and self._with_alt_text(image, parsed),
             **self._imported_fields(parsed),
         )
         article.prepare_to_save()
         _save_new(article)
         remembered.articles.append((article.headline, article.pk, article.slug))
+        remembered.photo_used = image is not None
         people_ids, topic_ids = self._mentioned(parsed)
         people = self._add_relations(article, PEOPLE, people_ids)
         topics = self._add_relations(article, TOPICS, topic_ids)
         links = self._planned_links(article, parsed)
         self._create_links(article, links, remembered)
         relinked = self._resolve_links_to(article, remembered)
+        self._remember_source(name, known, article, parsed, image, remembered)
         snapshot = ArticleSnapshot(
             article,
             people=self._named(people),
@@ -696,16 +763,63 @@ class ArticleImporter:
         )
         return ImportResult("created", article, relinked, snapshot=snapshot)
 
-    def _update(self, article, parsed, photo, source, remembered):
+    def _remember_source(self, name, known, article, parsed, image, remembered):
+        """Record the file as the story's source, all of it as imported now."""
+        values = {
+            "article": article,
+            "imported": {
+                **self._imported_fields(parsed),
+                wire.PHOTO: image.checksum if image else None,
+                wire.LINKS: _file_links(parsed),
+            },
+            "pending": {},
+            "pending_since": None,
+            # Only a hint for editors (listed on their start page).
+            "duplicate_of_id": self.article_id_by_headline.get(parsed.headline),
+            "deleted_by": "",
+            "deleted_at": None,
+        }
+        if known is None:
+            source = ImportedSource(name=name, **values)
+            _save_new(source)
+            pk = source.pk
+        else:  # Brought back with --undelete, or its story is gone.
+            ImportedSource.objects.filter(pk=known.pk).update(**values)
+            pk = known.pk
+        remembered.source = (name, pk, article.pk)
+
+    def _update(self, article, source, parsed, image, remembered):
+        """Change what only the file changed; keep editors' changes, and the
+        file's version of a field both changed as a pending wire update."""
+        incoming = self._imported_fields(parsed)
+        current = {name: getattr(article, name) for name in incoming}
+        if image is not None:
+            # No photo beside the file leaves the story's photo alone.
+            incoming[wire.PHOTO] = image.checksum
+            current[wire.PHOTO] = wire.photo_checksum(article)
+        imported, pending = dict(source.imported), dict(source.pending)
         changed = False
-        for name, value in {**self._imported_fields(parsed), "source": source}.items():
-            if getattr(article, name) != value:
-                setattr(article, name, value)
+        for name, value in incoming.items():
+            verdict = wire.three_way(imported.get(name), current[name], value)
+            if verdict == wire.CONFLICT:
+                pending[name] = image.pk if name == wire.PHOTO else value
+                remembered.photo_used |= name == wire.PHOTO
+                continue
+            # The file no longer differs from the story or from its last import.
+            pending.pop(name, None)
+            if verdict == wire.KEEP:
+                continue
+            imported[name] = value
+            if verdict == wire.APPLY:
                 changed = True
-        lead_image = self._lead_image(article.lead_image, parsed, photo, remembered)
-        if lead_image != article.lead_image:
-            article.lead_image = lead_image
-            changed = True
+                if name == wire.PHOTO:
+                    article.lead_image = self._with_alt_text(image, parsed)
+                    remembered.photo_used = True
+                else:
+                    setattr(article, name, value)
+        if article.headline != current["headline"]:
+            # Related titles later in the run find it by its new headline too.
+            remembered.articles.append((article.headline, article.pk, article.slug))
 
         people_ids, topic_ids = self._mentioned(parsed)
         # People and topics are only ever added: editors' links stay.
@@ -718,10 +832,14 @@ class ArticleImporter:
         )
         new_topics = topic_ids - {topic_id for _, topic_id in topics}
         old_links = list(article.related_links.order_by("position", "pk"))
-        planned_links = self._planned_links(article, parsed)
-        links_changed = [_link_fields(link) for link in old_links] != [
+        ours, editors = self._split_links(article, old_links, imported.get(wire.LINKS))
+        planned_links = self._wanted_links(
+            article, parsed, old_links, editors, imported.get(wire.LINKS)
+        )
+        links_changed = [_link_fields(link) for link in ours] != [
             _link_fields(link) for link in planned_links
         ]
+        imported[wire.LINKS] = _file_links(parsed)
 
         if changed or new_people or new_topics or links_changed:
             # Saved even when only its relations changed, so updated_at moves and
@@ -731,45 +849,97 @@ class ArticleImporter:
             topics += self._add_relations(article, TOPICS, new_topics)
             links = old_links
             if links_changed:
-                article.related_links.all().delete()
+                if ours:
+                    RelatedLink.objects.filter(
+                        pk__in=[link.pk for link in ours]
+                    ).delete()
                 remembered.gone_links.extend(
-                    (headline_key(link.title), link.pk) for link in old_links
+                    (headline_key(link.title), link.pk) for link in ours
                 )
                 self._create_links(article, planned_links, remembered)
-                links = planned_links
+                links = sorted(
+                    editors + planned_links, key=lambda link: (link.position, link.pk)
+                )
             snapshot = ArticleSnapshot(article, people, topics, links)
             outcome = "updated"
         else:
             snapshot, outcome = None, "unchanged"
+
+        note = ""
+        if imported != source.imported or pending != source.pending:
+            if pending != source.pending:
+                source.pending_since = timezone.now() if pending else None
+                news = [
+                    name
+                    for name in pending
+                    if source.pending.get(name) != pending[name]
+                ]
+                if news:
+                    labels = ", ".join(wire.label(name) for name in news)
+                    note = f"wire update waits for an editor ({labels})"
+            source.imported, source.pending = imported, pending
+            source.save(update_fields=["imported", "pending", "pending_since"])
         relinked = self._resolve_links_to(article, remembered)
-        return ImportResult(outcome, article, relinked, snapshot=snapshot)
+        return ImportResult(outcome, article, relinked, snapshot=snapshot, note=note)
+
+    def _split_links(self, article, links, imported_links):
+        """(links still as an import of the file wrote them, editors' links).
+
+        A link an editor added, retitled, re-summarised or pointed elsewhere is
+        the editor's, and imports never remove or reset it.
+        """
+        imported_summary = dict(imported_links or [])
+        ours, editors = [], []
+        for link in links:
+            untouched = (
+                imported_summary.get(link.title) == link.summary
+                and not link.url
+                and link.target_id in (None, self._target_id(article, link.title))
+            )
+            (ours if untouched else editors).append(link)
+        return ours, editors
+
+    def _wanted_links(self, article, parsed, old_links, editors, imported_links):
+        """The file's links the story should have besides the editors' ones:
+        not those an editor's link has the title of, nor those the last import
+        wrote and an editor has deleted since."""
+        present = {link.title for link in old_links}
+        taken = {link.title for link in editors}
+        imported_titles = {title for title, _ in imported_links or []}
+        return [
+            link
+            for link in self._planned_links(article, parsed)
+            if link.title not in taken
+            and (link.title in present or link.title not in imported_titles)
+        ]
 
     @staticmethod
-    def _lead_image(current, parsed, photo, remembered):
-        """The story's lead image once this file is stored.
+    def _photo_image(photo, parsed, remembered=None):
+        """(The library's Image of this photo, whether it was made now).
 
-        No photo beside the file leaves the story's image (an editor's, say)
-        alone; the same photo again changes nothing; a photo already in the
-        library is used again rather than stored twice.
+        A photo already in the library is used again rather than stored twice.
         """
-        if photo is None or (current and current.checksum == photo.checksum):
-            return current
         image = Image.objects.filter(checksum=photo.checksum).first()
-        if image is None:
-            image = Image(
-                file=ContentFile(photo.content, name=photo.name),
-                caption=parsed.image_caption,
-                credit=parsed.image_credit,
-                alt_text=default_alt_text(parsed),
-            )
-            try:
-                image.save()
-            finally:
-                # Image.save removes its files itself if it fails; once saved
-                # they are ours to remove if the story's transaction rolls back.
-                if image.pk is not None:
-                    remembered.made_files.extend(sorted(renditions.stored_names(image)))
-        elif not image.alt_text.strip():
+        if image is not None:
+            return image, False
+        image = Image(
+            file=ContentFile(photo.content, name=photo.name),
+            caption=parsed.image_caption,
+            credit=parsed.image_credit,
+            alt_text=default_alt_text(parsed),
+        )
+        try:
+            image.save()
+        finally:
+            # Image.save removes its files itself if it fails; once saved inside
+            # the story's transaction they are ours to remove if it rolls back.
+            if image.pk is not None and remembered is not None:
+                remembered.made_files.extend(sorted(renditions.stored_names(image)))
+        return image, True
+
+    @staticmethod
+    def _with_alt_text(image, parsed):
+        if not image.alt_text.strip():
             # An imported story always has alt text, so it can be published.
             image.alt_text = default_alt_text(parsed)
             image.save(update_fields=["alt_text"])
@@ -784,6 +954,7 @@ class ArticleImporter:
     @staticmethod
     def _imported_fields(parsed):
         return {
+            "headline": parsed.headline,
             "standfirst": parsed.standfirst,
             "body": parsed.body,
             "image_caption": parsed.image_caption,
@@ -829,24 +1000,25 @@ class ArticleImporter:
         m2m_changed.send(action="post_add", **signal)
         return rows
 
+    def _target_id(self, article, title):
+        """The story a related title names: the article itself, or the first
+        stored story whose headline matches; None until one is imported."""
+        key = headline_key(title)
+        if key == headline_key(article.headline):
+            return article.pk
+        return self.article_id_by_key.get(key)
+
     def _planned_links(self, article, parsed):
-        own_key = headline_key(article.headline)
-        links = []
-        for position, story in enumerate(parsed.related, start=1):
-            key = headline_key(story.title)
-            target_id = (
-                article.pk if key == own_key else self.article_id_by_key.get(key)
+        return [
+            RelatedLink(
+                article=article,
+                position=position,
+                title=story.title,
+                summary=story.summary,
+                target_id=self._target_id(article, story.title),
             )
-            links.append(
-                RelatedLink(
-                    article=article,
-                    position=position,
-                    title=story.title,
-                    summary=story.summary,
-                    target_id=target_id,
-                )
-            )
-        return links
+            for position, story in enumerate(parsed.related, start=1)
+        ]
 
     def _create_links(self, article, links, remembered):
         # One insert for all of an article's links; the article itself was just
@@ -880,12 +1052,35 @@ class ArticleImporter:
     def _remember(self, remembered):
         for headline, pk, slug in remembered.articles:
             self._remember_article(headline, pk, slug)
+        if remembered.source is not None:
+            name, pk, article_id = remembered.source
+            self.sources[name] = _KnownSource(pk, article_id)
         for key in remembered.resolved_keys:
             self.waiting_links.pop(key, None)
         for key, pk in remembered.gone_links:
             self.waiting_links[key].pop(pk, None)
         for key, pk, article_id in remembered.waiting_links:
             self.waiting_links[key][pk] = article_id
+
+
+def _discard(image):
+    """Delete an Image the import made and no story uses, with its files now
+    (its deletion is committed already, or was never inside a transaction)."""
+    names = sorted(renditions.stored_names(image))
+    image.delete()
+    renditions.delete(Image.file.field.storage, names)
+
+
+def _skipped(source):
+    when = timezone.localtime(source.deleted_at).strftime("%Y-%m-%d %H:%M")
+    return ImportResult(
+        "skipped", None, note=f"skipped, deleted by {source.deleted_by} on {when}"
+    )
+
+
+def _file_links(parsed):
+    """The related stories as ImportedSource.imported records them."""
+    return [[story.title, story.summary] for story in parsed.related]
 
 
 # An import's INSERTs are plain SQL, built once per run: for the rows of one
@@ -1009,7 +1204,8 @@ def _point_waiting_links_at(article, link_ids):
 
 
 def _link_fields(link):
-    return (link.position, link.title, link.summary, link.url, link.target_id)
+    # Not its position: an editor's reordering is no reason to rewrite links.
+    return (link.title, link.summary, link.url, link.target_id)
 
 
 # People and topics from fixtures --------------------------------------------------

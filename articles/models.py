@@ -672,3 +672,4 @@ class PageGeneration(models.Model):
 from articles.bylines import Author, Byline  # noqa: E402, F401
 from articles.frontpage import FrontPageSlot  # noqa: E402, F401
 from articles.redirects import SlugRedirect  # noqa: E402, F401
+from articles.wire import ImportedSource  # noqa: E402, F401

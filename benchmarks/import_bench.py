@@ -127,7 +127,8 @@ def write_batch(folder, batch, count, people):
     folder.mkdir()
     for number in range(count):
         text = article_file(batch, number, count, people)
-        (folder / f"{number:06}.txt").write_text(text, encoding="utf-8")
+        # A story is known by its file's name: each batch's names are its own.
+        (folder / f"{batch}-{number:06}.txt").write_text(text, encoding="utf-8")
     return folder
 
 

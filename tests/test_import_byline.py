@@ -19,7 +19,7 @@ def authors(headline="Minsk hosts talks on grain exports"):
 def test_byline_credits_new_stories_to_an_author_made_from_the_name(tmp_path):
     path = write(tmp_path, "story.txt", story())
     run = run_import(path, byline="  Agnès Dupont ")
-    assert run.summary == "created 1, updated 0, unchanged 0, failed 0"
+    assert run.summary == "created 1, updated 0, unchanged 0, skipped 0, failed 0"
     author = Author.objects.get()
     assert (author.name, author.slug) == ("Agnès Dupont", "agnes-dupont")
     assert authors() == ["Agnès Dupont"]
@@ -38,7 +38,7 @@ def test_reimport_credits_a_story_only_while_it_has_no_author(tmp_path):
     run_import(path)
     assert authors() == []
     run = run_import(path, byline="Wire Desk")
-    assert run.summary == "created 0, updated 1, unchanged 0, failed 0"
+    assert run.summary == "created 0, updated 1, unchanged 0, skipped 0, failed 0"
     assert authors() == ["Wire Desk"]
     assert run_import(path, byline="Wire Desk").summary.startswith(
         "created 0, updated 0"
@@ -49,7 +49,7 @@ def test_reimport_credits_a_story_only_while_it_has_no_author(tmp_path):
     article.bylines.all().delete()
     credit(article, make_author(name="Ada Lovelace"), make_author(name="Bob"))
     run = run_import(path, byline="Wire Desk")
-    assert run.summary == "created 0, updated 0, unchanged 1, failed 0"
+    assert run.summary == "created 0, updated 0, unchanged 1, skipped 0, failed 0"
     assert authors() == ["Ada Lovelace", "Bob"]
 
 

@@ -114,7 +114,7 @@ def test_seed_imports_exactly_as_the_format_describes(vocabulary):
 
     assert run.exit_code == 0
     assert run.stderr == ""
-    assert run.summary == "created 1, updated 0, unchanged 0, failed 0"
+    assert run.summary == "created 1, updated 0, unchanged 0, skipped 0, failed 0"
     article = Article.objects.get()
     seed_lines = SEED.read_text(encoding="utf-8").splitlines()
     assert article.headline == seed_lines[0]
@@ -407,7 +407,7 @@ def assert_only_the_bad_file_failed(run, bad, reason):
     assert run.stderr == f"{bad}: {reason}\n"
     assert "Traceback" not in run.stdout + run.stderr
     assert run.exit_code == 1
-    assert run.summary == "created 1, updated 0, unchanged 0, failed 1"
+    assert run.summary == "created 1, updated 0, unchanged 0, skipped 0, failed 1"
     good = Article.objects.get()
     assert good.headline == "Minsk hosts talks on grain exports"
     assert RelatedLink.objects.exclude(article=good).count() == 0
@@ -491,7 +491,7 @@ def test_identical_reimport_changes_nothing(vocabulary):
     with CaptureQueriesContext(connection) as queries:
         run = run_import(SEED)
 
-    assert run.summary == "created 0, updated 0, unchanged 1, failed 0"
+    assert run.summary == "created 0, updated 0, unchanged 1, skipped 0, failed 0"
     writes = [
         q["sql"]
         for q in queries
@@ -517,7 +517,7 @@ def test_edited_reimport_updates_the_article_in_place(vocabulary, tmp_path):
 
     run = run_import(path)
 
-    assert run.summary == "created 0, updated 1, unchanged 0, failed 0"
+    assert run.summary == "created 0, updated 1, unchanged 0, skipped 0, failed 0"
     after = Article.objects.get()
     assert (after.pk, after.slug, after.published_at) == (
         before.pk,
@@ -542,7 +542,7 @@ def test_reimport_never_removes_people_or_topics_editors_added(vocabulary):
 
     run = run_import(SEED)
 
-    assert run.summary == "created 0, updated 0, unchanged 1, failed 0"
+    assert run.summary == "created 0, updated 0, unchanged 1, skipped 0, failed 0"
     assert "Xi Jinping" in names(article.people.all())
     assert "China" in names(article.tags.all())
 
@@ -554,7 +554,7 @@ def test_reimport_links_people_and_topics_added_to_the_vocabulary_since(vocabula
 
     run = run_import(SEED)
 
-    assert run.summary == "created 0, updated 1, unchanged 0, failed 0"
+    assert run.summary == "created 0, updated 1, unchanged 0, skipped 0, failed 0"
     article = Article.objects.get()
     assert "Strongman leader" in names(article.people.all())
     assert "Military" in names(article.tags.all())
@@ -576,7 +576,7 @@ def test_headlines_that_slugify_alike_get_numbered_slugs(tmp_path):
     write(tmp_path, "1.txt", story(headline=headlines[1], standfirst="Changed."))
     run = run_import(tmp_path)
 
-    assert run.summary == "created 0, updated 1, unchanged 2, failed 0"
+    assert run.summary == "created 0, updated 1, unchanged 2, skipped 0, failed 0"
     assert Article.objects.get(slug="putins-ally-speaks-2").standfirst == "Changed."
 
 
@@ -632,7 +632,7 @@ def test_new_only_leaves_stored_articles_alone(tmp_path):
 
     run = run_import(tmp_path, new_only=True)
 
-    assert run.summary == "created 1, updated 0, unchanged 1, failed 0"
+    assert run.summary == "created 1, updated 0, unchanged 1, skipped 0, failed 0"
     assert Article.objects.get(source="story.txt").body == "An editor's rewrite."
 
 
@@ -784,19 +784,22 @@ def test_queries_per_article_do_not_depend_on_people_and_topics_found(
 
 def test_dry_run_reports_and_writes_nothing(vocabulary, tmp_path):
     run_import(SEED)
-    Article.objects.update(body="Edited.")
+    body = Article.objects.get().body
     write(tmp_path, "new.txt", story())
-    write(tmp_path, "seed.txt", SEED.read_bytes())
+    # The seed's own file (a story is known by its file's name), edited.
+    edited = SEED.read_text().replace("The document did not", "The decree did not")
+    write(tmp_path, SEED.name, edited)
     counts_before = _table_counts()
 
     run = run_import(tmp_path, dry_run=True, verbosity=2)
 
     assert run.summary == (
-        "created 1, updated 1, unchanged 0, failed 0 (dry run: nothing was written)"
+        "created 1, updated 1, unchanged 0, skipped 0, failed 0 "
+        "(dry run: nothing was written)"
     )
     assert f"would be created: {tmp_path / 'new.txt'}" in run.stdout
     assert _table_counts() == counts_before
-    assert Article.objects.get().body == "Edited."
+    assert Article.objects.get().body == body
 
 
 def _table_counts():
@@ -855,7 +858,7 @@ def test_many_files_show_progress(tmp_path):
     ]
     assert len(progress) == 10
     assert progress[0].startswith("10/100 files: created 10")
-    assert run.summary == "created 100, updated 0, unchanged 0, failed 0"
+    assert run.summary == "created 100, updated 0, unchanged 0, skipped 0, failed 0"
 
 
 def test_folder_imports_only_its_txt_files_in_name_order(tmp_path):

@@ -113,7 +113,7 @@ def test_reimport_with_the_same_photo_changes_nothing(tmp_path, media_root):
     with CaptureQueriesContext(connection) as queries:
         run = run_import(path)
 
-    assert run.summary == "created 0, updated 0, unchanged 1, failed 0"
+    assert run.summary == "created 0, updated 0, unchanged 1, skipped 0, failed 0"
     writes = [q["sql"] for q in queries if q["sql"].split()[0] in ("INSERT", "UPDATE")]
     assert writes == []
     assert list(Image.objects.values()) == [Image.objects.values().get(pk=image.pk)]
@@ -129,7 +129,7 @@ def test_reimport_with_another_photo_replaces_the_lead_image(tmp_path):
     write(tmp_path, "story.jpg", photo_bytes(colour=(200, 30, 30)))
     run = run_import(path)
 
-    assert run.summary == "created 0, updated 1, unchanged 0, failed 0"
+    assert run.summary == "created 0, updated 1, unchanged 0, skipped 0, failed 0"
     assert Article.objects.get().lead_image != first
     assert Image.objects.count() == 2  # the old photo stays in the library
 
@@ -142,7 +142,7 @@ def test_reimport_without_the_photo_keeps_the_lead_image(tmp_path):
 
     run = run_import(path)
 
-    assert run.summary == "created 0, updated 0, unchanged 1, failed 0"
+    assert run.summary == "created 0, updated 0, unchanged 1, skipped 0, failed 0"
     assert Article.objects.get().lead_image is not None
 
 
@@ -154,7 +154,7 @@ def test_a_photo_already_in_the_library_is_used_again(tmp_path, media_root):
 
     run = run_import(first, second)
 
-    assert run.summary == "created 2, updated 0, unchanged 0, failed 0"
+    assert run.summary == "created 2, updated 0, unchanged 0, skipped 0, failed 0"
     image = Image.objects.get()
     assert set(Article.objects.values_list("lead_image", flat=True)) == {image.pk}
     assert stored_files(media_root) == sorted(renditions.stored_names(image))
@@ -179,7 +179,7 @@ def test_a_corrupt_photo_refuses_the_story_whole(tmp_path, media_root, content, 
     assert run.exit_code == 1
     [line] = run.stderr.splitlines()
     assert line.startswith(f"{bad}: photo bad.jpg: {reason}")
-    assert run.summary == "created 1, updated 0, unchanged 0, failed 1"
+    assert run.summary == "created 1, updated 0, unchanged 0, skipped 0, failed 1"
     assert list(Article.objects.values_list("headline", flat=True)) == ["Good story"]
     assert not Image.objects.exists()
     assert stored_files(media_root) == []
@@ -206,7 +206,9 @@ def test_dry_run_stores_no_photo(tmp_path, media_root):
 
     run = run_import(path, dry_run=True)
 
-    assert run.summary.startswith("created 1, updated 0, unchanged 0, failed 0")
+    assert run.summary.startswith(
+        "created 1, updated 0, unchanged 0, skipped 0, failed 0"
+    )
     assert not Image.objects.exists()
     assert stored_files(media_root) == []
 

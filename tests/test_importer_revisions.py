@@ -90,7 +90,7 @@ def test_import_revisions_hold_the_rows_reversion_itself_records(vocabulary, tmp
 
     run = run_import(edited_seed(tmp_path))
 
-    assert run.summary == "created 0, updated 1, unchanged 0, failed 0"
+    assert run.summary == "created 0, updated 1, unchanged 0, skipped 0, failed 0"
     assert latest_revision().comment == f"import: {SEED.name}"
     assert_same_rows_as_reversion_records()
     article = Article.objects.get()
@@ -118,7 +118,7 @@ def test_unchanged_reimport_keeps_no_revision(vocabulary):
 
     run = run_import(SEED)
 
-    assert run.summary == "created 0, updated 0, unchanged 1, failed 0"
+    assert run.summary == "created 0, updated 0, unchanged 1, skipped 0, failed 0"
     assert Revision.objects.count() == revisions
 
 

@@ -215,7 +215,9 @@ def test_markup_in_an_imported_file_shows_as_text(tmp_path, client):
     article = Article.objects.get()
     assert article.body == "<p>A &lt;b&gt;bold&lt;/b&gt; &amp; claim.</p>"
     assert "A &lt;b&gt;bold&lt;/b&gt; &amp; claim." in page(client, article)
-    assert run_import(path).summary == "created 0, updated 0, unchanged 1, failed 0"
+    assert run_import(path).summary == (
+        "created 0, updated 0, unchanged 1, skipped 0, failed 0"
+    )
 
 
 # Story links -------------------------------------------------------------------

@@ -3,9 +3,10 @@
 from dataclasses import dataclass
 
 from django import template
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.urls import reverse
 
+from articles import wire
 from articles.bylines import Author
 from articles.models import Article
 
@@ -19,7 +20,8 @@ class DeskSection:
     title: str
     filter_query: str
     articles: QuerySet
-    # "updated", "published" or "imported": the time shown beside each story.
+    # "updated", "published", "imported", "wire" or "duplicate": what is shown
+    # beside each story.
     show: str
 
     def __post_init__(self):
@@ -66,6 +68,7 @@ def editorial_desk(context):
                 articles.exclude(source="").order_by("-created_at", "-id"),
                 "imported",
             ),
+            *_wire_sections(articles),
         ]
     }
 
@@ -96,3 +99,26 @@ def my_stories(user, articles):
             "published",
         ),
     ]
+
+
+def _wire_sections(articles):
+    """Imported stories that need an editor: warnings, shown only when any do."""
+    sections = [
+        DeskSection(
+            "Wire updates waiting",
+            "wire=waiting",
+            articles.filter(wire.WAITING)
+            .annotate(wire_since=F("imported_source__pending_since"))
+            .order_by("-wire_since", "-id"),
+            "wire",
+        ),
+        DeskSection(
+            "Possible duplicates",
+            "wire=duplicate",
+            articles.filter(wire.POSSIBLE_DUPLICATE)
+            .annotate(duplicate_id=F("imported_source__duplicate_of"))
+            .order_by("-created_at", "-id"),
+            "duplicate",
+        ),
+    ]
+    return [section for section in sections if section.count]

@@ -6,7 +6,7 @@ from articles.bylines import byline_slug
 from articles.importers import ArticleImporter, ImportRefused, expand_paths
 from newsroom.sqlite import write_burst
 
-OUTCOMES = ("created", "updated", "unchanged", "failed")
+OUTCOMES = ("created", "updated", "unchanged", "skipped", "failed")
 # Runs of at least this many files report progress about ten times.
 PROGRESS_FROM_FILES = 100
 
@@ -15,10 +15,11 @@ class Command(BaseCommand):
     help = (
         "Import scraped article text files: headline, standfirst, image caption "
         "and credit, body and related stories, linked to the people and topics "
-        "they mention. An article is known by its headline: importing a file "
-        "again updates it in place. Each file is one transaction; a file that "
-        "cannot be imported is reported on stderr as '<path>: <reason>', and "
-        "the exit status is then 1."
+        "they mention. An article is known by the name of the file it came "
+        "from: importing the file again updates it in place, keeping what "
+        "editors changed, and skips it if it was deleted. Each file is one "
+        "transaction; a file that cannot be imported is reported on stderr as "
+        "'<path>: <reason>', and the exit status is then 1."
     )
 
     def add_arguments(self, parser):
@@ -47,7 +48,12 @@ class Command(BaseCommand):
             help="Leave articles that are already stored exactly as they are "
             "(count them unchanged); only add new ones.",
         )
-
+        parser.add_argument(
+            "--undelete",
+            action="store_true",
+            help="Import again the files whose stories were deleted (otherwise "
+            "they are skipped), as new stories.",
+        )
         parser.add_argument(
             "--byline",
             metavar="NAME",
@@ -78,6 +84,7 @@ class Command(BaseCommand):
             draft=options["draft"],
             dry_run=dry_run,
             new_only=options["new_only"],
+            undelete=options["undelete"],
             find_unknown_names=verbosity >= 2,
         )
         counts = Counter(dict.fromkeys(OUTCOMES, 0))
@@ -95,11 +102,14 @@ class Command(BaseCommand):
                 else:
                     counts[result.outcome] += 1
                     names.update(result.unknown_names)
-                    if verbosity >= 2:
+                    if verbosity >= 2 and result.article is not None:
                         prefix = "would be " if dry_run else ""
                         self.stdout.write(
                             f"{prefix}{result.outcome}: {path} ({result.article.slug})"
                         )
+                    if verbosity >= 1 and result.note:
+                        # Not a failure: stdout, and the exit status stays 0.
+                        self.stdout.write(f"{path}: {result.note}")
                 if verbosity == 1 and progress_every and number % progress_every == 0:
                     self.stdout.write(
                         f"{number}/{len(paths)} files: {_summary(counts)}"
