@@ -472,21 +472,147 @@ def field_changes(before, after):
     ]
 
 
+# Differences are found paragraph by paragraph, then word by word only inside the
+# paragraphs that changed, so a long story's diff costs time in step with its
+# length, not its square. A changed stretch with more word pairs to weigh than
+# this is shown as replaced, whole.
+WORD_DIFF_LIMIT = 250_000
+
+_PARAGRAPH_BREAK = re.compile(r"(\n[^\S\n]*\n\s*)")
+_WORD = re.compile(r"\S+")
+
+
 def marked_difference(before, after):
     """(before, after) as safe HTML: removed words in <del>, added ones in <ins>."""
-    old_words, new_words = re.split(r"(\s+)", before), re.split(r"(\s+)", after)
     old_html, new_html = [], []
-    matcher = difflib.SequenceMatcher(None, old_words, new_words, autojunk=False)
-    for operation, old_start, old_end, new_start, new_end in matcher.get_opcodes():
-        old_text = "".join(old_words[old_start:old_end])
-        new_text = "".join(new_words[new_start:new_end])
+    old_paragraphs, new_paragraphs = _paragraphs(before), _paragraphs(after)
+    # Paragraphs repeated through a long text are junk to SequenceMatcher
+    # (autojunk), which keeps it fast; the word-level pass is exact.
+    for operation, old_start, old_end, new_start, new_end in _opcodes(
+        [text for text, _ in old_paragraphs],
+        [text for text, _ in new_paragraphs],
+        autojunk=True,
+    ):
+        old_part = old_paragraphs[old_start:old_end]
+        new_part = new_paragraphs[new_start:new_end]
         if operation == "equal":
-            old_html.append(escape(old_text))
-            new_html.append(escape(new_text))
-            continue
-        if old_text:
-            old_html.append(format_html("<del>{}</del>", old_text))
-        if new_text:
-            new_html.append(format_html("<ins>{}</ins>", new_text))
-    # Every piece went through escape() or format_html() above.
+            old_html.extend(escape(text + gap) for text, gap in old_part)
+            new_html.extend(escape(text + gap) for text, gap in new_part)
+        elif len(old_part) == len(new_part):
+            # Paragraphs edited in place: each against its counterpart.
+            for (old_text, old_gap), (new_text, new_gap) in zip(
+                old_part, new_part, strict=True
+            ):
+                old_marked, new_marked = _marked_words(old_text, new_text)
+                old_html += [old_marked, escape(old_gap)]
+                new_html += [new_marked, escape(new_gap)]
+        else:
+            old_marked, new_marked = _marked_words(_joined(old_part), _joined(new_part))
+            old_html += [old_marked, escape(_trailing_gap(old_part))]
+            new_html += [new_marked, escape(_trailing_gap(new_part))]
+    # Every piece went through escape() or format_html().
     return mark_safe("".join(old_html)), mark_safe("".join(new_html))
+
+
+def _paragraphs(text):
+    """[(paragraph, the blank lines after it)], which join back into `text`."""
+    pieces = _PARAGRAPH_BREAK.split(text)
+    pieces.append("")
+    return [
+        (pieces[index], pieces[index + 1])
+        for index in range(0, len(pieces) - 1, 2)
+        if pieces[index] or pieces[index + 1]
+    ]
+
+
+def _opcodes(old, new, *, autojunk, limit=None):
+    """SequenceMatcher's opcodes for two lists, after matching the items both
+    begin and end with (one edit in a long story is then a single comparison).
+    Past `limit` pairs to weigh, the middle is one replacement."""
+    shorter = min(len(old), len(new))
+    head = 0
+    while head < shorter and old[head] == new[head]:
+        head += 1
+    tail = 0
+    while tail < shorter - head and old[-1 - tail] == new[-1 - tail]:
+        tail += 1
+    old_middle, new_middle = old[head : len(old) - tail], new[head : len(new) - tail]
+    if head:
+        yield "equal", 0, head, 0, head
+    if limit is not None and len(old_middle) * len(new_middle) > limit:
+        middle = [("replace", 0, len(old_middle), 0, len(new_middle))]
+    else:
+        matcher = difflib.SequenceMatcher(
+            None, old_middle, new_middle, autojunk=autojunk
+        )
+        middle = matcher.get_opcodes()
+    for operation, old_start, old_end, new_start, new_end in middle:
+        if old_start == old_end and new_start == new_end:
+            continue
+        yield (
+            operation,
+            old_start + head,
+            old_end + head,
+            new_start + head,
+            new_end + head,
+        )
+    if tail:
+        yield "equal", len(old) - tail, len(old), len(new) - tail, len(new)
+
+
+def _joined(paragraphs):
+    """Consecutive paragraphs as one text, without the gap after the last."""
+    return "".join(text + gap for text, gap in paragraphs[:-1]) + (
+        paragraphs[-1][0] if paragraphs else ""
+    )
+
+
+def _trailing_gap(paragraphs):
+    return paragraphs[-1][1] if paragraphs else ""
+
+
+def _marked_words(before, after):
+    """One changed stretch marked word by word; past WORD_DIFF_LIMIT, what lies
+    between the words both begin and end with is marked as replaced, whole."""
+    old_spans = [match.span() for match in _WORD.finditer(before)]
+    new_spans = [match.span() for match in _WORD.finditer(after)]
+    old_html, new_html = [], []
+    old_done = new_done = 0
+    for operation, old_start, old_end, new_start, new_end in _opcodes(
+        [before[start:end] for start, end in old_spans],
+        [after[start:end] for start, end in new_spans],
+        autojunk=False,
+        limit=WORD_DIFF_LIMIT,
+    ):
+        # Text up to the end of this run of words; the space after it is the
+        # next run's, outside any mark.
+        old_until = old_spans[old_end - 1][1] if old_end > old_start else old_done
+        new_until = new_spans[new_end - 1][1] if new_end > new_start else new_done
+        if operation == "equal":
+            old_html.append(escape(before[old_done:old_until]))
+            new_html.append(escape(after[new_done:new_until]))
+        else:
+            old_html.append(
+                _marked_run(before, old_done, old_spans, old_start, old_end, "del")
+            )
+            new_html.append(
+                _marked_run(after, new_done, new_spans, new_start, new_end, "ins")
+            )
+        old_done, new_done = old_until, new_until
+    old_html.append(escape(before[old_done:]))
+    new_html.append(escape(after[new_done:]))
+    return "".join(old_html), "".join(new_html)
+
+
+def _marked_run(text, done, spans, start, end, tag):
+    """The space before a run of words as it is, the words inside <tag>."""
+    if end == start:
+        return ""
+    first, last = spans[start][0], spans[end - 1][1]
+    return escape(text[done:first]) + _marked_stretch(text[first:last], tag)
+
+
+def _marked_stretch(text, tag):
+    if not text:
+        return ""
+    return format_html("<{}>{}</{}>", mark_safe(tag), text, mark_safe(tag))
