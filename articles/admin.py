@@ -1,14 +1,18 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Count
-from django.http import Http404
+from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from reversion.admin import VersionAdmin
+from reversion.models import Version
 from taggit.models import Tag
 
 from articles import bulk, history, renditions
@@ -82,6 +86,7 @@ class ArticleAdminForm(forms.ModelForm):
 class ArticleAdmin(VersionAdmin):
     form = ArticleAdminForm
     object_history_template = "admin/articles/article/object_history.html"
+    change_list_template = "admin/articles/article/change_list.html"
     list_display = [
         "headline",
         "published",
@@ -135,8 +140,10 @@ class ArticleAdmin(VersionAdmin):
         super().save_model(request, obj, form, change)
 
     # Revisions: the history lists them with what changed; each links to its
-    # field-by-field changes and to reversion's restore form (saving it records
-    # the restore as a new revision).
+    # field-by-field changes and to a restore form (saving it records the
+    # restore as a new revision). reversion's own revision view is not used: it
+    # reverts the whole revision, other articles and deletions included, and
+    # mutes model signals for every thread while it shows the form.
 
     def get_urls(self):
         return [
@@ -186,6 +193,130 @@ class ArticleAdmin(VersionAdmin):
         return TemplateResponse(
             request, "admin/articles/article/revision_changes.html", context
         )
+
+    def revision_view(self, request, object_id, version_id, extra_context=None):
+        """The article's change form filled in as the revision recorded it; saving
+        it restores that article alone (articles/history.py, revision_state)."""
+        article = self.get_object(request, unquote(object_id))
+        if article is None:
+            raise Http404("No such article.")
+        if not self.has_change_permission(request, article):
+            raise PermissionDenied
+        version = (
+            Version.objects.get_for_object(article)
+            .select_related("revision")
+            .filter(pk=version_id)
+            .first()
+        )
+        if version is None:
+            raise Http404("No such revision of this article.")
+        fieldsets = self.get_fieldsets(request, article)
+        ModelForm = self.get_form(
+            request, article, change=True, fields=flatten_fieldsets(fieldsets)
+        )
+        if request.method == "POST":
+            with transaction.atomic(), self.create_revision(request):
+                article = (
+                    self.get_queryset(request).select_for_update().get(pk=article.pk)
+                )
+                state = history.revision_state(article, version)
+                form = ModelForm(request.POST, request.FILES, instance=article)
+                if form.is_valid():
+                    return self._restore(request, form, state)
+        else:
+            state = history.revision_state(article, version)
+            form = ModelForm(
+                instance=self._as_recorded(article, state),
+                initial={"tags": state.topics, "people": state.person_ids},
+            )
+        return self._restore_form(request, article, form, fieldsets, state)
+
+    def _as_recorded(self, article, state):
+        """The article, unsaved, with the revision's own field values."""
+        for attname, value in state.fields.items():
+            setattr(article, attname, value)
+        return article
+
+    def _restore(self, request, form, state):
+        """Save the validated restore form and the revision's related links."""
+        when = self._revision_date(state)
+        article = self.save_form(request, form, change=True)
+        self.save_model(request, article, form, change=True)
+        form.save_m2m()
+        history.restore_links(article, state.links)
+        self.log_change(request, article, f"Restored from the revision of {when}.")
+        # The snapshot of the article as it ends, and the comment, last.
+        history.add_to_current_revision(article)
+        history.set_revision_comment(f"Restored from the revision of {when}")
+        message = f"“{article}” was restored from the revision of {when}."
+        if state.left_out:
+            message += " Left out, as they no longer exist: " + ", ".join(
+                state.left_out
+            )
+            message += "."
+        self.message_user(request, message, messages.SUCCESS)
+        return HttpResponseRedirect(
+            reverse("admin:articles_article_change", args=[article.pk])
+        )
+
+    def _restore_form(self, request, article, form, fieldsets, state):
+        admin_form = helpers.AdminForm(
+            form,
+            list(fieldsets),
+            self.get_prepopulated_fields(request, article),
+            self.get_readonly_fields(request, article),
+            model_admin=self,
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Restore the revision of {self._revision_date(state)}",
+            "subtitle": str(article),
+            "adminform": admin_form,
+            "object_id": article.pk,
+            "original": article,
+            "is_popup": False,
+            "to_field": None,
+            "media": self.media + admin_form.media,
+            "inline_admin_formsets": [],
+            "errors": helpers.AdminErrorList(form, []),
+            "preserved_filters": self.get_preserved_filters(request),
+            "show_save_and_add_another": False,
+            "show_save_and_continue": False,
+            "show_delete": False,
+            "restored_links": state.link_lines,
+            "left_out": state.left_out,
+            "history_url": reverse("admin:articles_article_history", args=[article.pk]),
+        }
+        response = self.render_change_form(
+            request, context, change=True, obj=article, form_url=request.path
+        )
+        response.template_name = "admin/articles/article/revision_form.html"
+        return response
+
+    def _revision_date(self, state):
+        return date_format(timezone.localtime(state.date_created), "DATETIME_FORMAT")
+
+    # Recovering deleted articles brings back what a user with the right to
+    # delete took away: only such users may.
+
+    def recoverlist_view(self, request, extra_context=None):
+        if not self.has_delete_permission(request):
+            raise PermissionDenied
+        return super().recoverlist_view(request, extra_context)
+
+    def recover_view(self, request, version_id, extra_context=None):
+        if not self.has_delete_permission(request):
+            raise PermissionDenied
+        return super().recover_view(request, version_id, extra_context)
+
+    def changelist_view(self, request, extra_context=None):
+        # Not reversion's changelist_view, which wraps the page in one revision:
+        # bulk actions record a revision for each article they change.
+        context = {
+            "has_recover_permission": self.has_delete_permission(request),
+            **(extra_context or {}),
+        }
+        return admin.ModelAdmin.changelist_view(self, request, context)
 
     def _revision_url(self, article, entry, suffix):
         return reverse(

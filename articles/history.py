@@ -36,6 +36,7 @@ from reversion.models import Revision, Version
 from articles.models import (
     Article,
     Correction,
+    Image,
     Person,
     RelatedLink,
     TaggedArticle,
@@ -80,6 +81,23 @@ def revision_context(user=None, comment="", manage_manually=False):
 def add_to_current_revision(article):
     """Include an article whose relations changed but which was not saved itself."""
     reversion.add_to_revision(article)
+
+
+def record_each(articles, user=None, comment=""):
+    """One revision for each of `articles`, as it now is, credited to `user`
+    with `comment`: work that changes many stories (a bulk action, a topic
+    merge) keeps a revision per story, which restores that story alone.
+
+    Outside any revision block: inside one, the revisions would merge into it.
+    """
+    if reversion.is_active():
+        raise RuntimeError(
+            "record_each() inside a revision block would record one revision "
+            "for all the articles; call it outside revision_context()."
+        )
+    for article in articles:
+        with revision_context(user=user, comment=comment):
+            reversion.add_to_revision(article)
 
 
 def set_revision_comment(comment):
@@ -470,6 +488,118 @@ def field_changes(before, after):
         FieldChange(label, *marked_difference(before.get(label, ""), after[label]))
         for label in changed_labels(before, after)
     ]
+
+
+# Restoring one article from a revision.
+#
+# A revision may hold several articles (one recorded before bulk actions kept a
+# revision per article), so a restore reads only the rows of the article being
+# restored, and changes nothing else: not the other articles, not anything the
+# revision does not name. reversion's own revert (Revision.revert) would save
+# every row of the revision and delete what they no longer have.
+
+# The import identity: an editorial state never brings back another file name.
+NOT_RESTORED = {"source"}
+
+
+@dataclass
+class RevisionState:
+    """What one article was in a revision, in terms of rows that still exist."""
+
+    version: Version
+    # attname -> value of the article's own fields.
+    fields: dict
+    topics: list[Topic]
+    person_ids: list
+    # attname -> value of each related link, in page order.
+    links: list[dict]
+    # Each link as the history shows it.
+    link_lines: list[str]
+    # What the revision names that no longer exists, to tell the editor.
+    left_out: list[str]
+
+    @property
+    def date_created(self):
+        return self.version.revision.date_created
+
+
+def revision_state(article, version):
+    """The state `version` (one of `article`'s) recorded for that article alone."""
+    recorded = version.field_dict
+    fields = {
+        field.attname: recorded[field.attname]
+        for field in tracked_fields()
+        if field.name not in NOT_RESTORED and field.attname in recorded
+    }
+    related = _related_versions(article, [version.revision_id]).get(
+        version.revision_id, []
+    )
+    topic_ids = [r.field_dict["tag_id"] for r in related if "tag_id" in r.field_dict]
+    links = sorted(
+        (r.field_dict for r in related if "title" in r.field_dict),
+        key=lambda link: (link["position"], link["id"]),
+    )
+    person_ids = recorded.get("people", [])
+    topics = Topic.objects.filter(pk__in=topic_ids).order_by("name")
+    people = set(Person.objects.filter(pk__in=person_ids).values_list("pk", flat=True))
+    targets = dict(
+        Article.objects.filter(
+            pk__in=[link["target_id"] for link in links if link["target_id"]]
+        ).values_list("pk", "headline")
+    )
+    left_out = [
+        f"topic #{pk}" for pk in sorted(set(topic_ids) - {t.pk for t in topics})
+    ]
+    left_out += [f"person #{pk}" for pk in person_ids if pk not in people]
+    image_id = fields.get("lead_image_id")
+    if image_id and not Image.objects.filter(pk=image_id).exists():
+        fields["lead_image_id"] = None
+        left_out.append(f"lead image #{image_id}")
+    for link in links:
+        if link["target_id"] and link["target_id"] not in targets:
+            left_out.append(f"the article linked as “{link['title']}”")
+            link["target_id"] = None
+    return RevisionState(
+        version=version,
+        fields=fields,
+        topics=list(topics),
+        person_ids=[pk for pk in person_ids if pk in people],
+        links=links,
+        link_lines=[_link_text(link, {"targets": targets}) for link in links],
+        left_out=left_out,
+    )
+
+
+def restore_links(article, links):
+    """Make `article`'s related links the given ones (from `revision_state`):
+    links it still has are updated, links it lost come back (under their old
+    key when no other row took it), links added since are removed."""
+    current = {link.pk: link for link in article.related_links.all()}
+    taken = set(
+        RelatedLink.objects.filter(pk__in=[data["id"] for data in links])
+        .exclude(article=article)
+        .values_list("pk", flat=True)
+    )
+    kept = []
+    for data in links:
+        link = current.get(data["id"])
+        if link is None:
+            link = RelatedLink(article=article)
+            if data["id"] not in taken:
+                link.pk = data["id"]
+        values = {
+            name: value
+            for name, value in data.items()
+            if name not in ("id", "article_id")
+        }
+        if link._state.adding or any(
+            getattr(link, name) != value for name, value in values.items()
+        ):
+            for name, value in values.items():
+                setattr(link, name, value)
+            link.save()
+        kept.append(link.pk)
+    article.related_links.exclude(pk__in=kept).delete()
 
 
 # Differences are found paragraph by paragraph, then word by word only inside the
