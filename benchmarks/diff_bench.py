@@ -26,12 +26,56 @@ from articles.history import marked_difference  # noqa: E402
 TARGET_BYTES = 1_000_000
 WORDS_PER_PARAGRAPH = 80
 REPEATS = 3
-VOCABULARY = (
-    "the minister said on tuesday that talks with the union would resume after "
-    "a week of strikes across ports railways and schools while the opposition "
-    "called for an inquiry into spending on the new border checks and farmers "
-    "protested outside parliament against lower prices for grain and milk"
-).split()
+VOCABULARY = [
+    "the",
+    "minister",
+    "said",
+    "on",
+    "tuesday",
+    "that",
+    "talks",
+    "with",
+    "the",
+    "union",
+    "would",
+    "resume",
+    "after",
+    "a",
+    "week",
+    "of",
+    "strikes",
+    "across",
+    "ports",
+    "railways",
+    "and",
+    "schools",
+    "while",
+    "the",
+    "opposition",
+    "called",
+    "for",
+    "an",
+    "inquiry",
+    "into",
+    "spending",
+    "on",
+    "the",
+    "new",
+    "border",
+    "checks",
+    "and",
+    "farmers",
+    "protested",
+    "outside",
+    "parliament",
+    "against",
+    "lower",
+    "prices",
+    "for",
+    "grain",
+    "and",
+    "milk",
+]
 
 
 def paragraph(rng):
@@ -93,8 +137,10 @@ def shapes():
         " ".join(original),
         " ".join(one_word_changed(original)),
     )
-    yield "the same paragraph repeated", "\n\n".join([original[0]] * len(original)), (
-        "\n\n".join([original[0]] * (len(original) - 1) + [original[1]])
+    yield (
+        "the same paragraph repeated",
+        "\n\n".join([original[0]] * len(original)),
+        ("\n\n".join([original[0]] * (len(original) - 1) + [original[1]])),
     )
 
 
