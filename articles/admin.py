@@ -210,45 +210,85 @@ class ArticleAdmin(VersionAdmin):
         )
         if version is None:
             raise Http404("No such revision of this article.")
+        return self._revision_form_view(request, article, version, recovering=False)
+
+    # Recovering deleted articles brings back what a user with the right to
+    # delete took away: only such users may. The form is the restore form.
+
+    def recoverlist_view(self, request, extra_context=None):
+        if not self.has_delete_permission(request):
+            raise PermissionDenied
+        return super().recoverlist_view(request, extra_context)
+
+    def recover_view(self, request, version_id, extra_context=None):
+        if not (
+            self.has_delete_permission(request) and self.has_add_permission(request)
+        ):
+            raise PermissionDenied
+        version = (
+            Version.objects.get_deleted(self.model)
+            .select_related("revision")
+            .filter(pk=version_id)
+            .first()
+        )
+        if version is None:
+            raise Http404("No such deleted article.")
+        article = self.model(pk=self.model._meta.pk.to_python(version.object_id))
+        return self._revision_form_view(request, article, version, recovering=True)
+
+    def _revision_form_view(self, request, article, version, *, recovering):
         fieldsets = self.get_fieldsets(request, article)
         ModelForm = self.get_form(
             request, article, change=True, fields=flatten_fieldsets(fieldsets)
         )
         if request.method == "POST":
             with transaction.atomic(), self.create_revision(request):
-                article = (
-                    self.get_queryset(request).select_for_update().get(pk=article.pk)
-                )
+                if not recovering:
+                    article = (
+                        self.get_queryset(request)
+                        .select_for_update()
+                        .get(pk=article.pk)
+                    )
                 state = history.revision_state(article, version)
+                if recovering:
+                    article = self._as_recorded(article, state, recovering)
                 form = ModelForm(request.POST, request.FILES, instance=article)
                 if form.is_valid():
-                    return self._restore(request, form, state)
+                    return self._restore(request, form, state, recovering)
         else:
             state = history.revision_state(article, version)
             form = ModelForm(
-                instance=self._as_recorded(article, state),
+                instance=self._as_recorded(article, state, recovering),
                 initial={"tags": state.topics, "people": state.person_ids},
             )
-        return self._restore_form(request, article, form, fieldsets, state)
+        return self._restore_form(request, article, form, fieldsets, state, recovering)
 
-    def _as_recorded(self, article, state):
-        """The article, unsaved, with the revision's own field values."""
+    def _as_recorded(self, article, state, recovering):
+        """The article, unsaved, with the revision's own field values (and, for
+        a deleted one, the file it was imported from)."""
+        if recovering:
+            article.source = state.version.field_dict.get("source", "")
         for attname, value in state.fields.items():
             setattr(article, attname, value)
         return article
 
-    def _restore(self, request, form, state):
+    def _restore(self, request, form, state, recovering):
         """Save the validated restore form and the revision's related links."""
+        done = "Recovered" if recovering else "Restored"
         when = self._revision_date(state)
-        article = self.save_form(request, form, change=True)
-        self.save_model(request, article, form, change=True)
+        article = self.save_form(request, form, change=not recovering)
+        self.save_model(request, article, form, change=not recovering)
         form.save_m2m()
         history.restore_links(article, state.links)
-        self.log_change(request, article, f"Restored from the revision of {when}.")
+        note = f"{done} from the revision of {when}"
+        if recovering:
+            self.log_addition(request, article, note)
+        else:
+            self.log_change(request, article, note)
         # The snapshot of the article as it ends, and the comment, last.
         history.add_to_current_revision(article)
-        history.set_revision_comment(f"Restored from the revision of {when}")
-        message = f"“{article}” was restored from the revision of {when}."
+        history.set_revision_comment(note)
+        message = f"“{article}” was {done.lower()} from the revision of {when}."
         if state.left_out:
             message += " Left out, as they no longer exist: " + ", ".join(
                 state.left_out
@@ -259,7 +299,7 @@ class ArticleAdmin(VersionAdmin):
             reverse("admin:articles_article_change", args=[article.pk])
         )
 
-    def _restore_form(self, request, article, form, fieldsets, state):
+    def _restore_form(self, request, article, form, fieldsets, state, recovering):
         admin_form = helpers.AdminForm(
             form,
             list(fieldsets),
@@ -267,13 +307,15 @@ class ArticleAdmin(VersionAdmin):
             self.get_readonly_fields(request, article),
             model_admin=self,
         )
+        done = "Recover" if recovering else "Restore"
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Restore the revision of {self._revision_date(state)}",
-            "subtitle": str(article),
+            "title": f"{done} the revision of {self._revision_date(state)}",
+            "subtitle": state.version.object_repr if recovering else str(article),
             "adminform": admin_form,
             "object_id": article.pk,
-            "original": article,
+            "original": None if recovering else article,
+            "recovering": recovering,
             "is_popup": False,
             "to_field": None,
             "media": self.media + admin_form.media,
@@ -285,29 +327,19 @@ class ArticleAdmin(VersionAdmin):
             "show_delete": False,
             "restored_links": state.link_lines,
             "left_out": state.left_out,
-            "history_url": reverse("admin:articles_article_history", args=[article.pk]),
         }
         response = self.render_change_form(
-            request, context, change=True, obj=article, form_url=request.path
+            request,
+            context,
+            change=True,
+            obj=None if recovering else article,
+            form_url=request.path,
         )
         response.template_name = "admin/articles/article/revision_form.html"
         return response
 
     def _revision_date(self, state):
         return date_format(timezone.localtime(state.date_created), "DATETIME_FORMAT")
-
-    # Recovering deleted articles brings back what a user with the right to
-    # delete took away: only such users may.
-
-    def recoverlist_view(self, request, extra_context=None):
-        if not self.has_delete_permission(request):
-            raise PermissionDenied
-        return super().recoverlist_view(request, extra_context)
-
-    def recover_view(self, request, version_id, extra_context=None):
-        if not self.has_delete_permission(request):
-            raise PermissionDenied
-        return super().recover_view(request, version_id, extra_context)
 
     def changelist_view(self, request, extra_context=None):
         # Not reversion's changelist_view, which wraps the page in one revision:

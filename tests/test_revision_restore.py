@@ -273,6 +273,8 @@ def test_a_save_in_another_thread_while_a_restore_form_renders_keeps_its_effects
 
 def deleted_article_version(editor):
     article = make_article(headline="Deleted by the chief")
+    article.tags.add("Russia")
+    make_related_link(article, title="Background", url="https://example.com/")
     with revision_context(user=editor):
         article.save()
     version = Version.objects.get_for_object(article).get()
@@ -280,17 +282,18 @@ def deleted_article_version(editor):
     return version
 
 
+def recover_url(version):
+    return reverse("admin:articles_article_recover", args=[version.pk])
+
+
 def test_editors_see_no_recover_link_and_cannot_recover(editor_client, editor):
     version = deleted_article_version(editor)
 
     changelist = editor_client.get(reverse("admin:articles_article_changelist"))
     recover_list = editor_client.get(reverse("admin:articles_article_recoverlist"))
-    recover = editor_client.get(
-        reverse("admin:articles_article_recover", args=[version.pk])
-    )
+    recover = editor_client.get(recover_url(version))
     recover_post = editor_client.post(
-        reverse("admin:articles_article_recover", args=[version.pk]),
-        {"headline": "Deleted by the chief"},
+        recover_url(version), {"headline": "Deleted by the chief"}
     )
 
     assert changelist.status_code == 200
@@ -307,13 +310,23 @@ def test_a_superuser_may_recover_a_deleted_article(superuser_client, editor):
 
     changelist = superuser_client.get(reverse("admin:articles_article_changelist"))
     recover_list = superuser_client.get(reverse("admin:articles_article_recoverlist"))
-    recover = superuser_client.get(
-        reverse("admin:articles_article_recover", args=[version.pk])
+    form_page = superuser_client.get(recover_url(version))
+    assert not Article.objects.exists()
+    response = superuser_client.post(
+        recover_url(version), form_data(form_page.content.decode(), "article_form")
     )
 
     assert reverse("admin:articles_article_recoverlist") in changelist.content.decode()
     assert "Deleted by the chief" in recover_list.content.decode()
-    assert 'value="Deleted by the chief"' in recover.content.decode()
+    assert response.status_code == 302
+    article = Article.objects.get()
+    assert str(article.pk) == version.object_id
+    assert article.headline == "Deleted by the chief"
+    assert list(article.tags.names()) == ["Russia"]
+    assert list(article.related_links.values_list("title", flat=True)) == ["Background"]
+    assert article_history(article)[-1].revision.comment.startswith(
+        "Recovered from the revision of"
+    )
 
 
 def test_people_are_kept_when_the_revision_is_restored_twice(editor_client):
@@ -336,3 +349,22 @@ def test_people_are_kept_when_the_revision_is_restored_twice(editor_client):
         "Restored from the revision of ",
     ]
     assert Person.objects.count() == 1
+
+
+def test_a_restore_whose_slug_was_taken_since_says_so_and_changes_nothing(
+    editor_client,
+):
+    article = make_article(headline="First", slug="the-slug")
+    edit_in_admin(editor_client, article)
+    version = article_history(article)[-1].version
+    edit_in_admin(editor_client, article, headline="Second", slug="another-slug")
+    make_article(slug="the-slug")
+    revisions = Revision.objects.count()
+
+    response = restore_in_admin(editor_client, article, version)
+
+    assert response.status_code == 200
+    assert "Article with this Slug already exists." in response.content.decode()
+    article.refresh_from_db()
+    assert (article.headline, article.slug) == ("Second", "another-slug")
+    assert Revision.objects.count() == revisions
