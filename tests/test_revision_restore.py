@@ -219,17 +219,30 @@ def test_another_articles_revision_cannot_be_restored_through_this_one(
 # No process-wide signal muting.
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_a_save_in_another_thread_while_a_restore_form_renders_keeps_its_effects(
-    client, monkeypatch
-):
+def open_restore_form(client):
+    """An Editors member's restore form of an article's first revision."""
     editor = User.objects.create_user("threaded", password="pw-thread-1", is_staff=True)
     editor.groups.add(Group.objects.get(name="Editors"))
     client.force_login(editor)
     article = make_article(headline="Old")
     edit_in_admin(client, article)
     edit_in_admin(client, article, headline="New")
-    version = article_history(article)[0].version
+    return revision_url(article, article_history(article)[0].version)
+
+
+def open_recover_form(client):
+    """A superuser's form recovering a deleted article."""
+    chief = User.objects.create_superuser("threaded-chief", password="pw-chief-2")
+    client.force_login(chief)
+    return recover_url(deleted_article_version(chief))
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.parametrize("open_form", [open_restore_form, open_recover_form])
+def test_a_save_in_another_thread_while_a_revision_form_renders_keeps_its_effects(
+    client, monkeypatch, open_form
+):
+    url = open_form(client)
     elsewhere = make_article(headline="Elsewhere", slug="elsewhere")
     token_before = PageGeneration.objects.values_list("token", flat=True).first()
     saved, failures = threading.Event(), []
@@ -256,7 +269,7 @@ def test_a_save_in_another_thread_while_a_restore_form_renders_keeps_its_effects
         model_admin, "render_change_form", render_while_another_thread_saves
     )
 
-    response = client.get(revision_url(article, version))
+    response = client.get(url)
 
     assert response.status_code == 200
     assert saved.is_set() and not failures
@@ -277,7 +290,7 @@ def deleted_article_version(editor):
     make_related_link(article, title="Background", url="https://example.com/")
     with revision_context(user=editor):
         article.save()
-    version = Version.objects.get_for_object(article).get()
+    version = Version.objects.get_for_object(article).order_by("pk").last()
     article.delete()
     return version
 
