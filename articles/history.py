@@ -6,7 +6,14 @@ admin request, import or bulk action that changed it ends, credited to a user or
 a comment such as "import: 2024-05-01-story.txt". Corrections are not part of it:
 restoring an old revision never takes a published correction back.
 
-- The admin (VersionAdmin) and the bulk actions record revisions by themselves.
+- The admin (VersionAdmin) records the revision of each change form it saves.
+  Bulk actions and topic merges record one revision per article (`record_each`):
+  a revision belongs to one story.
+- Restoring reads the article's own rows of a revision and changes that article
+  alone (`revision_state`, `restore_links`; the admin's restore form): never
+  reversion's Revision.revert, which saves every row of the revision and deletes
+  what they have gained since, nor its revision view, which mutes model signals
+  for every thread while it renders.
 - The importer writes each file's revision itself (`save_import_revision`, credited
   "import: <file name>"): the same rows reversion writes, from rows it holds.
 - A save anywhere else still gets a revision, taken when its transaction commits.
