@@ -612,17 +612,20 @@ def restore_links(article, links):
 # Differences are found paragraph by paragraph, then word by word only inside the
 # paragraphs that changed, so a long story's diff costs time in step with its
 # length, not its square. A changed stretch with more word pairs to weigh than
-# this is shown as replaced, whole.
+# WORD_DIFF_LIMIT is shown as replaced, whole; so is every stretch once a diff
+# has weighed WORD_DIFF_BUDGET pairs in all (many long paragraphs all changed).
 WORD_DIFF_LIMIT = 250_000
+WORD_DIFF_BUDGET = 1_000_000
 
 _PARAGRAPH_BREAK = re.compile(r"(\n[^\S\n]*\n\s*)")
-_WORD = re.compile(r"\S+")
+_SPACES = re.compile(r"(\s+)")
 
 
 def marked_difference(before, after):
     """(before, after) as safe HTML: removed words in <del>, added ones in <ins>."""
     old_html, new_html = [], []
     old_paragraphs, new_paragraphs = _paragraphs(before), _paragraphs(after)
+    budget = _Budget(WORD_DIFF_BUDGET)
     # Paragraphs repeated through a long text are junk to SequenceMatcher
     # (autojunk), which keeps it fast; the word-level pass is exact.
     for operation, old_start, old_end, new_start, new_end in _opcodes(
@@ -640,11 +643,13 @@ def marked_difference(before, after):
             for (old_text, old_gap), (new_text, new_gap) in zip(
                 old_part, new_part, strict=True
             ):
-                old_marked, new_marked = _marked_words(old_text, new_text)
+                old_marked, new_marked = _marked_words(old_text, new_text, budget)
                 old_html += [old_marked, escape(old_gap)]
                 new_html += [new_marked, escape(new_gap)]
         else:
-            old_marked, new_marked = _marked_words(_joined(old_part), _joined(new_part))
+            old_marked, new_marked = _marked_words(
+                _joined(old_part), _joined(new_part), budget
+            )
             old_html += [old_marked, escape(_trailing_gap(old_part))]
             new_html += [new_marked, escape(_trailing_gap(new_part))]
     # Every piece went through escape() or format_html().
@@ -662,10 +667,24 @@ def _paragraphs(text):
     ]
 
 
-def _opcodes(old, new, *, autojunk, limit=None):
+@dataclass
+class _Budget:
+    """Word pairs a diff may still weigh."""
+
+    pairs: int
+
+    def spend(self, pairs):
+        """Whether `pairs` fit (within WORD_DIFF_LIMIT too); spends them if so."""
+        if pairs > min(self.pairs, WORD_DIFF_LIMIT):
+            return False
+        self.pairs -= pairs
+        return True
+
+
+def _opcodes(old, new, *, autojunk, budget=None):
     """SequenceMatcher's opcodes for two lists, after matching the items both
     begin and end with (one edit in a long story is then a single comparison).
-    Past `limit` pairs to weigh, the middle is one replacement."""
+    When the middle's pairs do not fit the `budget`, it is one replacement."""
     shorter = min(len(old), len(new))
     head = 0
     while head < shorter and old[head] == new[head]:
@@ -676,7 +695,7 @@ def _opcodes(old, new, *, autojunk, limit=None):
     old_middle, new_middle = old[head : len(old) - tail], new[head : len(new) - tail]
     if head:
         yield "equal", 0, head, 0, head
-    if limit is not None and len(old_middle) * len(new_middle) > limit:
+    if budget is not None and not budget.spend(len(old_middle) * len(new_middle)):
         middle = [("replace", 0, len(old_middle), 0, len(new_middle))]
     else:
         matcher = difflib.SequenceMatcher(
@@ -708,48 +727,40 @@ def _trailing_gap(paragraphs):
     return paragraphs[-1][1] if paragraphs else ""
 
 
-def _marked_words(before, after):
-    """One changed stretch marked word by word; past WORD_DIFF_LIMIT, what lies
-    between the words both begin and end with is marked as replaced, whole."""
-    old_spans = [match.span() for match in _WORD.finditer(before)]
-    new_spans = [match.span() for match in _WORD.finditer(after)]
+def _marked_words(before, after, budget):
+    """One changed stretch marked word by word; when its word pairs do not fit
+    the budget, what lies between the words both begin and end with is marked
+    as replaced, whole."""
+    # Words at even places, the spaces between them at odd ones.
+    old_pieces, new_pieces = _SPACES.split(before), _SPACES.split(after)
     old_html, new_html = [], []
-    old_done = new_done = 0
     for operation, old_start, old_end, new_start, new_end in _opcodes(
-        [before[start:end] for start, end in old_spans],
-        [after[start:end] for start, end in new_spans],
-        autojunk=False,
-        limit=WORD_DIFF_LIMIT,
+        old_pieces[::2], new_pieces[::2], autojunk=False, budget=budget
     ):
-        # Text up to the end of this run of words; the space after it is the
-        # next run's, outside any mark.
-        old_until = old_spans[old_end - 1][1] if old_end > old_start else old_done
-        new_until = new_spans[new_end - 1][1] if new_end > new_start else new_done
-        if operation == "equal":
-            old_html.append(escape(before[old_done:old_until]))
-            new_html.append(escape(after[new_done:new_until]))
-        else:
-            old_html.append(
-                _marked_run(before, old_done, old_spans, old_start, old_end, "del")
-            )
-            new_html.append(
-                _marked_run(after, new_done, new_spans, new_start, new_end, "ins")
-            )
-        old_done, new_done = old_until, new_until
-    old_html.append(escape(before[old_done:]))
-    new_html.append(escape(after[new_done:]))
+        tag = None if operation == "equal" else ("del", "ins")
+        old_html.append(_run(old_pieces, old_start, old_end, tag and tag[0]))
+        new_html.append(_run(new_pieces, new_start, new_end, tag and tag[1]))
     return "".join(old_html), "".join(new_html)
 
 
-def _marked_run(text, done, spans, start, end, tag):
-    """The space before a run of words as it is, the words inside <tag>."""
-    if end == start:
+def _run(pieces, start, end, tag):
+    """Words `start` to `end` with the space after them, the words inside <tag>."""
+    if start == end:
         return ""
-    first, last = spans[start][0], spans[end - 1][1]
-    return escape(text[done:first]) + _marked_stretch(text[first:last], tag)
-
-
-def _marked_stretch(text, tag):
-    if not text:
-        return ""
-    return format_html("<{}>{}</{}>", mark_safe(tag), text, mark_safe(tag))
+    words, after = (
+        "".join(pieces[2 * start : 2 * end - 1]),
+        pieces[2 * end - 1 : 2 * end],
+    )
+    if tag is None:
+        return escape(words + "".join(after))
+    # Spaces at the edges (a text that begins or ends with one) stay outside.
+    core = words.strip()
+    if not core:
+        return escape(words + "".join(after))
+    before_core = words[: len(words) - len(words.lstrip())]
+    after_core = words[len(words.rstrip()) :] + "".join(after)
+    return (
+        escape(before_core)
+        + format_html("<{}>{}</{}>", mark_safe(tag), core, mark_safe(tag))
+        + escape(after_core)
+    )

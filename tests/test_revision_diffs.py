@@ -5,7 +5,7 @@ by word inside changed paragraphs, whole paragraphs past a size bound.
 import html
 import re
 
-from articles.history import WORD_DIFF_LIMIT, marked_difference
+from articles.history import WORD_DIFF_BUDGET, WORD_DIFF_LIMIT, marked_difference
 
 
 def paragraph(number, words=40):
@@ -80,7 +80,7 @@ def test_a_paragraph_past_the_size_bound_is_shown_replaced_whole():
     words = int(WORD_DIFF_LIMIT**0.5) + 10
     before = paragraph(1, words=words)
     # Its first and last words changed: everything between has to be weighed.
-    after = "first " + before.split(" ", 1)[1].rsplit(" ", 1)[0] + " last."
+    after = first_and_last_words_changed(before)
 
     old_html, new_html = marked_difference(before, after)
 
@@ -102,3 +102,23 @@ def test_marks_stay_escaped_and_leave_spacing_outside():
         "Keep <ins>&lt;b&gt;that&lt;/b&gt;</ins> &amp;\n\n"
         "Second &lt;i&gt;one&lt;/i&gt; here."
     )
+
+
+def first_and_last_words_changed(text):
+    return "first " + text.split(" ", 1)[1].rsplit(" ", 1)[0] + " last."
+
+
+def test_once_the_budget_is_spent_changed_paragraphs_are_shown_replaced():
+    words = 400  # each changed pair weighs 400 × 400 word pairs
+    weighed = WORD_DIFF_BUDGET // (words * words)
+    paragraphs = [paragraph(n, words=words) for n in range(weighed + 3)]
+    before = "\n\n".join(paragraphs)
+    after = "\n\n".join(first_and_last_words_changed(text) for text in paragraphs)
+
+    old_html, new_html = marked_difference(before, after)
+
+    assert marks(old_html, "del") == [
+        *(word for n in range(weighed) for word in (f"w{n}x0", f"w{n}x399.")),
+        *paragraphs[weighed:],
+    ]
+    assert (text_of(old_html), text_of(new_html)) == (before, after)
