@@ -16,10 +16,8 @@ from articles.models import Article, PageGeneration, Person, Topic
 from articles.redirects import SlugRedirect
 from tests.conftest import make_article, make_person, make_related_link
 from tests.html_forms import form_data
-from tests.test_bulk_actions import run_action
 from tests.test_images import make_image
 from tests.test_revisions import edit_in_admin, restore_in_admin
-from tests.test_topic_merge import merge_in_admin
 
 pytestmark = pytest.mark.django_db
 
@@ -37,6 +35,18 @@ def articles_in(revision):
     }
 
 
+def confirm_in_admin(client, changelist, action, objects, **choices):
+    """Choose a bulk action on the change list, then fill in and send the
+    confirmation form it shows."""
+    asked = client.post(
+        reverse(changelist),
+        {"action": action, "_selected_action": [obj.pk for obj in objects]},
+    )
+    data = form_data(asked.content.decode(), "bulk-confirmation")
+    data.update({name: [str(value)] for name, value in choices.items()})
+    return client.post(reverse(changelist), data, follow=True)
+
+
 def messages_of(response):
     return [str(message) for message in response.context["messages"]]
 
@@ -48,7 +58,13 @@ def test_a_bulk_action_records_one_revision_per_article(editor_client, editor):
     first, second = make_article(), make_article()
     russia = Topic.objects.create(name="Russia", slug="russia")
 
-    run_action(editor_client, "add_topic", [first, second], choice=russia.pk)
+    confirm_in_admin(
+        editor_client,
+        "admin:articles_article_changelist",
+        "add_topic",
+        [first, second],
+        choice=russia.pk,
+    )
 
     revisions = [
         Version.objects.get_for_object(article).get().revision
@@ -71,7 +87,13 @@ def test_a_topic_merge_records_one_revision_per_article(editor_client, editor):
     first.tags.add(merged)
     second.tags.add(merged)
 
-    merge_in_admin(editor_client, [survivor, merged], survivor)
+    confirm_in_admin(
+        editor_client,
+        "admin:articles_topic_changelist",
+        "merge_selected_topics",
+        [survivor, merged],
+        survivor=survivor.pk,
+    )
 
     revisions = [
         Version.objects.get_for_object(article).get().revision
@@ -88,7 +110,13 @@ def test_a_topic_merge_records_one_revision_per_article(editor_client, editor):
 def test_restoring_a_bulk_revision_leaves_the_other_articles_alone(editor_client):
     chosen, other = make_article(), make_article()
     russia = Topic.objects.create(name="Russia", slug="russia")
-    run_action(editor_client, "add_topic", [chosen, other], choice=russia.pk)
+    confirm_in_admin(
+        editor_client,
+        "admin:articles_article_changelist",
+        "add_topic",
+        [chosen, other],
+        choice=russia.pk,
+    )
     bulk_version = Version.objects.get_for_object(chosen).get()
     # Later work on both stories.
     edit_in_admin(editor_client, chosen, headline="Chosen, later", tags="Ukraine")
