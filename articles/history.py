@@ -21,6 +21,7 @@ restoring an old revision never takes a published correction back.
 
 import dataclasses
 import difflib
+import json
 import re
 import threading
 from contextlib import contextmanager
@@ -533,10 +534,12 @@ class RevisionState:
 def revision_state(article, version):
     """The state `version` (one of `article`'s) recorded for that article alone."""
     recorded = version.field_dict
+    # Fields the article gained after the revision keep their current values.
+    named = json.loads(version.serialized_data)[0]["fields"]
     fields = {
         field.attname: recorded[field.attname]
         for field in tracked_fields()
-        if field.name not in NOT_RESTORED and field.attname in recorded
+        if field.name not in NOT_RESTORED and field.name in named
     }
     related = _related_versions(article, [version.revision_id]).get(
         version.revision_id, []

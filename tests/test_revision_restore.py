@@ -2,6 +2,7 @@
 restoring one changes that article alone, without muting anyone's signals.
 Recovering deleted articles is for users who may delete them."""
 
+import json
 import threading
 
 import pytest
@@ -409,3 +410,21 @@ def test_a_restore_whose_slug_was_taken_since_says_so_and_changes_nothing(
     article.refresh_from_db()
     assert (article.headline, article.slug) == ("Second", "another-slug")
     assert Revision.objects.count() == revisions
+
+
+def test_a_field_an_old_revision_did_not_record_keeps_its_current_value(
+    editor_client,
+):
+    """A revision recorded before a field existed says nothing about it."""
+    article = make_article(headline="Old")
+    edit_in_admin(editor_client, article)
+    version = article_history(article)[-1].version
+    recorded = json.loads(version.serialized_data)
+    del recorded[0]["fields"]["image_credit"]
+    Version.objects.filter(pk=version.pk).update(serialized_data=json.dumps(recorded))
+    edit_in_admin(editor_client, article, headline="New", image_credit="Agency")
+
+    restore_in_admin(editor_client, article, Version.objects.get(pk=version.pk))
+
+    article.refresh_from_db()
+    assert (article.headline, article.image_credit) == ("Old", "Agency")
