@@ -141,8 +141,8 @@ _recording_itself = threading.local()
 
 @contextmanager
 def revision_written_by_caller():
-    """Saves in this block are not recorded after commit: the caller writes the
-    revision itself, with `save_import_revision`."""
+    """Saves in this block are not recorded after commit: the caller records
+    the revisions itself, with `save_import_revision` or `record_each`."""
     previous = getattr(_recording_itself, "active", False)
     _recording_itself.active = True
     try:
