@@ -5,7 +5,8 @@ by word inside changed paragraphs, whole paragraphs past a size bound.
 import html
 import re
 
-from articles.history import WORD_DIFF_BUDGET, WORD_DIFF_LIMIT, marked_difference
+from articles import history
+from articles.history import marked_difference
 
 
 def paragraph(number, words=40):
@@ -77,7 +78,7 @@ def test_completely_different_texts_are_removed_and_added_whole():
 
 
 def test_a_paragraph_past_the_size_bound_is_shown_replaced_whole():
-    words = int(WORD_DIFF_LIMIT**0.5) + 10
+    words = int(history.WORD_DIFF_LIMIT**0.5) + 10
     before = paragraph(1, words=words)
     # Its first and last words changed: everything between has to be weighed.
     after = first_and_last_words_changed(before)
@@ -110,7 +111,7 @@ def first_and_last_words_changed(text):
 
 def test_once_the_budget_is_spent_changed_paragraphs_are_shown_replaced():
     words = 400  # each changed pair weighs 400 × 400 word pairs
-    weighed = WORD_DIFF_BUDGET // (words * words)
+    weighed = history.WORD_DIFF_BUDGET // (words * words)
     paragraphs = [paragraph(n, words=words) for n in range(weighed + 3)]
     before = "\n\n".join(paragraphs)
     after = "\n\n".join(first_and_last_words_changed(text) for text in paragraphs)
