@@ -2,6 +2,10 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import flatten_fieldsets, unquote
+from django.contrib.admin.widgets import (
+    AutocompleteSelectMultiple,
+    RelatedFieldWidgetWrapper,
+)
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Count
@@ -15,7 +19,16 @@ from reversion.admin import VersionAdmin
 from reversion.models import Version
 from taggit.models import Tag
 
-from articles import bulk, history, renditions
+from articles import (
+    admin_preview,
+    admin_search,
+    bulk,
+    history,
+    image_picker,
+    renditions,
+)
+from articles.bylines import authors_of, bylines_prefetch
+from articles.bylines_admin import AuthorFilter, BylineInline
 from articles.models import Article, Correction, Image, Person, RelatedLink, Topic
 
 # Our topics replace taggit's plain tags; hide the unused model from editors.
@@ -82,6 +95,49 @@ class ArticleAdminForm(forms.ModelForm):
     )
 
 
+class TopicChoiceField(forms.ModelMultipleChoiceField):
+    """Topics picked from the stored ones: a typo can never become a topic."""
+
+    default_error_messages = {
+        "invalid_choice": "“%(value)s” is not a stored topic: choose topics from "
+        "the list (add a new one under Topics first).",
+        "invalid_pk_value": "“%(pk)s” is not a stored topic: choose topics from "
+        "the list (add a new one under Topics first).",
+    }
+
+    def clean(self, value):
+        # A form that posts the field empty means "no topics", as a browser's
+        # select with nothing chosen does.
+        return super().clean([pk for pk in value or [] if pk != ""])
+
+
+class TopicAutocomplete(AutocompleteSelectMultiple):
+    def optgroups(self, name, value, attr=None):
+        # A refused, typed name is shown as the error, not looked up as an id.
+        return super().optgroups(name, [v for v in value if str(v).isdigit()], attr)
+
+
+def topic_choice_field(db_field, admin_site, request):
+    """The article form's topics: an autocomplete over TopicAdmin's search, with
+    the "+" popup for those who may add topics."""
+    topic_admin = admin_site.get_model_admin(Topic)
+    widget = TopicAutocomplete(db_field, admin_site)
+    return TopicChoiceField(
+        queryset=Topic.objects.all(),
+        required=False,
+        label="Topics",
+        help_text="Type to find a stored topic.",
+        widget=RelatedFieldWidgetWrapper(
+            widget,
+            db_field.remote_field,
+            admin_site,
+            can_add_related=topic_admin.has_add_permission(request),
+            can_change_related=False,
+            can_view_related=False,
+        ),
+    )
+
+
 @admin.register(Article)
 class ArticleAdmin(VersionAdmin):
     form = ArticleAdminForm
@@ -91,16 +147,23 @@ class ArticleAdmin(VersionAdmin):
         "headline",
         "published",
         "state",
+        "author_list",
         "published_at",
         "topic_list",
         "people_list",
     ]
-    list_filter = [PublicationFilter, OriginFilter, "tags", "published_at"]
+    list_filter = [
+        PublicationFilter,
+        AuthorFilter,
+        OriginFilter,
+        "tags",
+        "published_at",
+    ]
     date_hierarchy = "published_at"
     search_fields = ["headline", "standfirst", "body"]
     prepopulated_fields = {"slug": ["headline"]}
     autocomplete_fields = ["people", "lead_image"]
-    inlines = [RelatedLinkInline, CorrectionInline]
+    inlines = [BylineInline, RelatedLinkInline, CorrectionInline]
     actions = bulk.ARTICLE_ACTIONS
     readonly_fields = ["source", "created_at", "updated_at", "content_updated_at"]
     fieldsets = [
@@ -115,7 +178,32 @@ class ArticleAdmin(VersionAdmin):
     ]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("tags", "people")
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related("tags", "people", bylines_prefetch())
+        )
+
+    # Search: the site's full-text index over headline, standfirst and body,
+    # ranked (articles/admin_search.py); search_fields only shows the box.
+    def get_search_results(self, request, queryset, search_term):
+        return admin_search.search_results(queryset, search_term)
+
+    def get_changelist(self, request, **kwargs):
+        return admin_search.RankedChangeList
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "tags":
+            return topic_choice_field(db_field, self.admin_site, request)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "lead_image":
+            # The autocomplete with a thumbnail and the photo picker.
+            kwargs["widget"] = image_picker.LeadImageWidget(
+                db_field, self.admin_site, using=kwargs.get("using")
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     @admin.display(boolean=True, description="Published", ordering="status")
     def published(self, article):
@@ -128,6 +216,10 @@ class ArticleAdmin(VersionAdmin):
     @admin.display(description="People")
     def people_list(self, article):
         return ", ".join(person.name for person in article.people.all())
+
+    @admin.display(description="Byline")
+    def author_list(self, article):
+        return ", ".join(author.name for author in authors_of(article))
 
     @admin.display(description="State")
     def state(self, article):
@@ -152,6 +244,7 @@ class ArticleAdmin(VersionAdmin):
                 self.admin_site.admin_view(self.revision_changes_view),
                 name="articles_article_revision_changes",
             ),
+            *admin_preview.preview_urls(self),
             *super().get_urls(),
         ]
 
@@ -385,6 +478,9 @@ class TopicAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
     fields = ["name", "slug", "description", "keywords"]
     actions = [bulk.merge_selected_topics]
+    # As for people: the annotated query below drops Meta.ordering, and the
+    # article form's topic autocomplete pages through this list.
+    ordering = ["name"]
 
     def get_queryset(self, request):
         return (
@@ -417,6 +513,15 @@ class ImageAdmin(admin.ModelAdmin):
     ]
     readonly_fields = ["preview", "size", "uploaded_by", "uploaded_at"]
 
+    class Media:
+        # The focal point is set by clicking the photo; no inline style or
+        # script (the Content-Security-Policy forbids them).
+        css = {"all": ["css/admin-photos.css"]}
+        js = ["js/admin-photos.js"]
+
+    def get_urls(self):
+        return [*image_picker.image_urls(self), *super().get_urls()]
+
     def get_queryset(self, request):
         return (
             super()
@@ -434,11 +539,9 @@ class ImageAdmin(admin.ModelAdmin):
 
     @admin.display(description="Photo")
     def thumbnail(self, image):
-        # The smallest rendition, never the multi-megabyte original.
-        rendition = renditions.renditions(image, "card", "webp")[0]
         return format_html(
             '<img src="{}" width="160" height="90" alt="" loading="lazy">',
-            rendition.url,
+            image_picker.thumbnail_url(image),
         )
 
     @admin.display(description="Size")
@@ -453,16 +556,30 @@ class ImageAdmin(admin.ModelAdmin):
     def preview(self, image):
         if not image.pk:
             return "Shown once the photo is saved."
-        crops = [
-            ("As taken", renditions.renditions(image, "full", "webp")),
-            ("List card 16:9", renditions.renditions(image, "card", "webp")),
-            ("Social 1200×630", renditions.renditions(image, "social", "jpeg")),
-        ]
-        return format_html_join(
+        full, card, social = (
+            renditions.renditions(image, spec, format_key)[0]
+            for spec, format_key in [
+                ("full", "webp"),
+                ("card", "webp"),
+                ("social", "jpeg"),
+            ]
+        )
+        # Clicking the photo as taken sets the focal point (admin-photos.js);
+        # the two numbers below stay for keyboards and browsers without scripts.
+        focal = format_html(
+            '<figure class="photo-preview">'
+            '<div class="focal-point-frame"><img src="{}" width="320" height="{}" '
+            'alt="">'
+            '<span class="focal-point-marker" hidden></span></div>'
+            "<figcaption>As taken: click the photo to set its focal point, "
+            "then save.</figcaption></figure>",
+            full.url,
+            round(320 * full.height / full.width),
+        )
+        crops = format_html_join(
             "",
-            '<figure style="display:inline-block;margin:0 1em 1em 0">'
-            '<img src="{}" width="{}" height="{}" alt="" style="max-width:100%;'
-            'height:auto"><figcaption>{}</figcaption></figure>',
+            '<figure class="photo-preview"><img src="{}" width="{}" height="{}" '
+            'alt=""><figcaption>{}</figcaption></figure>',
             (
                 (
                     rendition.url,
@@ -470,7 +587,15 @@ class ImageAdmin(admin.ModelAdmin):
                     round(320 * rendition.height / rendition.width),
                     label,
                 )
-                for label, sizes in crops
-                for rendition in sizes[:1]
+                for label, rendition in [
+                    ("List card 16:9", card),
+                    ("Social 1200×630", social),
+                ]
             ),
         )
+        return focal + crops
+
+
+# The front-page screen registers itself (its own module: it is a screen, not a
+# change list).
+from articles import frontpage_admin  # noqa: E402, F401

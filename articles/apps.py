@@ -9,9 +9,9 @@ class ArticlesConfig(AppConfig):
     def ready(self):
         # Receivers that must run however a change arrives (admin, import, code).
         from articles import history, redirects, search, signals  # noqa: F401
-        from articles.models import Article, Person, Topic
+        from articles.models import Article, Author, Person, Topic
 
-        redirects.connect_signals(Article, Topic, Person)
+        redirects.connect_signals(Article, Topic, Person, Author)
         signals.connect(self)
         # Migrations that rebuild articles_article on SQLite drop its triggers.
         post_migrate.connect(search.repair_index, sender=self)

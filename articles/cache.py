@@ -10,7 +10,8 @@ it was made, and is served only while the database still holds that token:
   after bulk work), so the next request on any worker of any server misses;
 - a flushed, new or restored database holds another token (or none), so a page
   made from other data is never served from it;
-- the token also rolls over when a scheduled article's time comes, and starts
+- the token also rolls over when a scheduled article's time comes or a
+  front-page slot expires (scheduling.next_change_at), and starts
   afresh after migrate (every deploy), so old templates' pages go too.
 
 Reading the token is one primary-key query per request; the cached page is
@@ -36,7 +37,7 @@ from django.utils.cache import get_conditional_response, set_response_etag
 from django.utils.http import parse_http_date_safe
 
 from articles import scheduling
-from articles.models import Article, PageGeneration
+from articles.models import PageGeneration
 
 logger = logging.getLogger(__name__)
 
@@ -97,8 +98,8 @@ def invalidate_pages(using=DEFAULT_DB_ALIAS):
     Inside a transaction the new token commits, or rolls back, with it.
     """
     token = secrets.token_hex(16)
-    next_publication = Article.objects.using(using).next_publication_at()
-    valid_until = next_publication.timestamp() if next_publication else None
+    next_change = scheduling.next_change_at(using)
+    valid_until = next_change.timestamp() if next_change else None
     generations = PageGeneration.objects.using(using)
     if not generations.filter(pk=GENERATION_ROW).update(
         token=token, valid_until=valid_until
@@ -136,7 +137,8 @@ def current_generation(using=DEFAULT_DB_ALIAS):
 
 
 def generation_and_deadline(using=DEFAULT_DB_ALIAS):
-    """The current token, and when the next scheduled article goes live (or None):
+    """The current token, and when the next scheduled article goes live or
+    front-page slot expires (or None):
     no copy of a page, here or in a proxy, may be kept past that moment."""
     connection = connections[using]
     table = connection.ops.quote_name(PageGeneration._meta.db_table)

@@ -1,4 +1,5 @@
-"""RSS 2.0 and Atom feeds of the newest articles: the site, each topic, each person.
+"""RSS 2.0 and Atom feeds of the newest articles: the site, each topic, each person,
+each author.
 
 Every link is absolute and built from SITE_URL. Django's syndication framework
 only puts the request's host in front of relative links, so absolute ones keep
@@ -11,6 +12,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.syndication.views import Feed
+from django.db.models import Max
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
@@ -19,6 +22,7 @@ from django.utils.http import http_date
 from django.views.decorators.http import condition
 
 from articles import metadata
+from articles.bylines import Author, authors_of, bylines_prefetch
 from articles.models import Article, Correction, Person, Topic
 
 ITEMS_PER_FEED = 30
@@ -71,11 +75,40 @@ class MediaRssMixin:
         handler.endElement("media:content")
 
 
-class RssWithMedia(MediaRssMixin, Rss201rev2Feed):
+DUBLIN_CORE = "http://purl.org/dc/elements/1.1/"
+
+
+class RssBylineMixin:
+    """Each author of a story as its own <dc:creator>, in byline order (RSS's
+    <author> must hold an email address, which we do not publish)."""
+
+    def root_attributes(self):
+        return {**super().root_attributes(), "xmlns:dc": DUBLIN_CORE}
+
+    def add_item_elements(self, handler, item):
+        super().add_item_elements(handler, item)
+        for name, _url in item.get("authors") or []:
+            handler.addQuickElement("dc:creator", name)
+
+
+class AtomBylineMixin:
+    """Each author of a story as its own <author> with <name> and <uri>; a story
+    with none takes the feed's author, the publication."""
+
+    def add_item_elements(self, handler, item):
+        super().add_item_elements(handler, item)
+        for name, url in item.get("authors") or []:
+            handler.startElement("author", {})
+            handler.addQuickElement("name", name)
+            handler.addQuickElement("uri", url)
+            handler.endElement("author")
+
+
+class RssWithMedia(RssBylineMixin, MediaRssMixin, Rss201rev2Feed):
     pass
 
 
-class AtomWithContent(MediaRssMixin, Atom1Feed):
+class AtomWithContent(AtomBylineMixin, MediaRssMixin, Atom1Feed):
     """Atom with the full story in <content>; the standfirst is the <summary>."""
 
     def add_item_elements(self, handler, item):
@@ -144,7 +177,9 @@ class LatestArticlesFeed(Feed):
         return (
             self.articles(obj)
             .select_related("lead_image")
-            .prefetch_related("tags", "corrections")[:ITEMS_PER_FEED]
+            .prefetch_related("tags", "corrections", bylines_prefetch())[
+                :ITEMS_PER_FEED
+            ]
         )
 
     def item_title(self, article):
@@ -166,7 +201,7 @@ class LatestArticlesFeed(Feed):
         return [xml_text(topic.name) for topic in article.tags.all()]
 
     def item_extra_kwargs(self, article):
-        return {"image": feed_image(article)}
+        return {"image": feed_image(article), "authors": feed_authors(article)}
 
     def version(self, request, **kwargs):
         """(ETag, Last-Modified) of this feed, from one small query on its items.
@@ -189,10 +224,14 @@ class LatestArticlesFeed(Feed):
     def version_rows(self, obj):
         """(id, time, time, ...) of each item: what the feed's version covers.
 
-        A correction moves its article's updated_at (articles/history.py).
+        A correction moves its article's updated_at (articles/history.py); an
+        author's new name moves the author's updated_at.
         """
+        authors_changed = Coalesce(Max("bylines__author__updated_at"), "updated_at")
         return list(
-            self.articles(obj).values_list("pk", "published_at", "updated_at")[
+            self.articles(obj)
+            .annotate(authors_changed=authors_changed)
+            .values_list("pk", "published_at", "updated_at", "authors_changed")[
                 :ITEMS_PER_FEED
             ]
         )
@@ -260,6 +299,26 @@ class PersonAtomFeed(PersonFeed, LatestArticlesAtomFeed):
     url_name = "articles:person_feed_atom"
 
 
+class AuthorFeed(ScopedFeed):
+    url_name = "articles:author_feed_rss"
+    model = Author
+    article_filter = "bylines__author"
+
+    def get_object(self, request, slug):
+        # Like the author's page, a 404 until they have a published story.
+        return get_object_or_404(Author.objects.with_published_stories(), slug=slug)
+
+    def title(self, author):
+        return xml_text(f"Stories by {author} | {settings.SITE_NAME}")
+
+    def description(self, author):
+        return xml_text(f"The latest stories by {author}.")
+
+
+class AuthorAtomFeed(AuthorFeed, LatestArticlesAtomFeed):
+    url_name = "articles:author_feed_atom"
+
+
 class CorrectionsFeed(LatestArticlesFeed):
     """The newest corrections and clarifications, each linking to its box on
     the article page."""
@@ -321,6 +380,14 @@ class CorrectionsAtomFeed(CorrectionsFeed):
     url_name = "articles:corrections_feed_atom"
 
 
+def feed_authors(article):
+    """(name, absolute address) of each author, in byline order."""
+    return [
+        (xml_text(author.name), site_url(author.get_absolute_url()))
+        for author in authors_of(article)
+    ]
+
+
 def full_story_html(article):
     """Standfirst and body as HTML paragraphs of escaped text."""
     paragraphs = [article.standfirst, *article.paragraphs()]
@@ -359,5 +426,7 @@ topic_rss = conditional(TopicFeed())
 topic_atom = conditional(TopicAtomFeed())
 person_rss = conditional(PersonFeed())
 person_atom = conditional(PersonAtomFeed())
+author_rss = conditional(AuthorFeed())
+author_atom = conditional(AuthorAtomFeed())
 corrections_rss = conditional(CorrectionsFeed())
 corrections_atom = conditional(CorrectionsAtomFeed())

@@ -37,6 +37,8 @@ from django.views.decorators.http import condition
 from articles.cache import per_generation
 from articles.models import (
     Article,
+    Author,
+    Byline,
     Correction,
     Person,
     RelatedLink,
@@ -136,6 +138,12 @@ def article_page(slug):
             changed="target__updated_at",
         ),
         _totals(sharing, "sharing", changed=Max(_went_live_or_changed())),
+        _bylines(Byline.objects.filter(article__in=article)),
+        _totals(
+            Byline.objects.filter(article__in=sharing),
+            "sharing-bylines",
+            changed=Max("author__updated_at"),
+        ),
         _totals(topic_links, "topic-links"),
         _totals(people_links, "people-links"),
     )
@@ -164,6 +172,19 @@ def person_page(slug):
     )
 
 
+def author_page(slug):
+    author = Author.objects.filter(slug=slug)
+    links = Byline.objects.filter(author__in=author)
+    return _listing_version(
+        # The photo's alt text shows on the page; the Image has no timestamp.
+        _each(
+            author, "subject", "pk", "photo", "photo__alt_text", changed="updated_at"
+        ),
+        links,
+        Article.objects.published().filter(pk__in=links.values("article")),
+    )
+
+
 def corrections_page():
     """/corrections/ (every page of it): the corrections of published stories.
 
@@ -185,12 +206,28 @@ def _listing_version(subject, links, articles):
         subject,
         _totals(articles, "articles", changed=Max(_went_live_or_changed())),
         _totals(links, "links"),
+        # The cards' bylines: who, and when an author last changed.
+        _totals(
+            Byline.objects.filter(article__in=articles),
+            "bylines",
+            changed=Max("author__updated_at"),
+        ),
     )
     # Without a published story the page is a 404 (or a staff preview).
     [(article_totals, _)] = rows["articles"]
     if "subject" not in rows or article_totals.startswith("0|"):
         return None
     return _version(rows)
+
+
+def _bylines(bylines):
+    """Each byline as shown: its place, and its author's name and address."""
+    return _each(
+        bylines,
+        "byline",
+        *("pk", "position", "author", "author__name", "author__slug"),
+        changed="author__updated_at",
+    )
 
 
 def _went_live_or_changed():

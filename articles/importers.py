@@ -41,6 +41,7 @@ from django.db.models.signals import m2m_changed, post_save, pre_save
 from django.utils.text import Truncator, slugify
 
 from articles import renditions
+from articles.bylines import credit_if_uncredited
 from articles.cache import invalidation_batch
 from articles.history import (
     ArticleSnapshot,
@@ -542,8 +543,15 @@ class ArticleImporter:
     """
 
     def __init__(
-        self, *, draft=False, dry_run=False, new_only=False, find_unknown_names=False
+        self,
+        *,
+        draft=False,
+        dry_run=False,
+        new_only=False,
+        find_unknown_names=False,
+        byline=None,
     ):
+        self.byline = byline  # An author's name to credit stories to (--byline).
         self.draft = draft
         self.dry_run = dry_run
         self.new_only = new_only
@@ -591,6 +599,7 @@ class ArticleImporter:
                     revision_written_by_caller(),
                 ):
                     result = self._store(parsed, photo, name, remembered)
+                    self._credit_byline(result)
                     if result.snapshot is not None:
                         # One revision per file, credited to it.
                         save_import_revision(result.snapshot, f"import: {name}")
@@ -616,6 +625,15 @@ class ArticleImporter:
                 parsed.own_text(), self.people, self.topics
             )
         return result
+
+    def _credit_byline(self, result):
+        """--byline: credit a new story, or a stored one that has no author yet;
+        a byline an editor set stays, and --new-only leaves stored ones alone."""
+        if not self.byline or (self.new_only and result.outcome != "created"):
+            return
+        credited = credit_if_uncredited(result.article, self.byline)
+        if credited and result.outcome == "unchanged":
+            result.outcome = "updated"
 
     def _names_beside(self, path):
         """The names in the file's folder, listed once per run (for photos)."""

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.text import Truncator
 
 from articles import renditions
+from articles.bylines import Author, authors_of
 from articles.models import Person
 
 
@@ -77,6 +78,7 @@ def article(article):
         "keywords": [topic.name for topic in topics],
         "about": [_person(person) for person in people],
         "mentions": [_person(person) for person in people],
+        "author": credits(article),
         "publisher": _publisher(),
         "isAccessibleForFree": True,
         "inLanguage": language_tag(),
@@ -106,6 +108,21 @@ def article(article):
         article_times={"published_time": published, "modified_time": modified},
         article_tags=[topic.name for topic in topics],
     )
+
+
+def credits(article):
+    """JSON-LD `author`: each author a Person, or the publication when the story
+    has no byline (prefetch bylines with bylines.bylines_prefetch)."""
+    authors = authors_of(article)
+    if not authors:
+        return [
+            {
+                "@type": "Organization",
+                "name": settings.SITE_NAME,
+                "url": absolute_url("/"),
+            }
+        ]
+    return [_author(author) for author in authors]
 
 
 def social_image(article):
@@ -156,20 +173,27 @@ def corrections(page):
 
 
 def listing(subject, page):
-    """A topic's page (CollectionPage) or a person's page (ProfilePage)."""
-    is_person = isinstance(subject, Person)
+    """A topic's page (CollectionPage), a person's or an author's (ProfilePage)."""
+    is_author = isinstance(subject, Author)
+    is_person = is_author or isinstance(subject, Person)
     path = _page_path(subject.get_absolute_url(), page)
-    index = (
-        ("People", "articles:people") if is_person else ("Topics", "articles:topics")
-    )
-    trail = [
-        ("Home", reverse("articles:home")),
-        (index[0], reverse(index[1])),
-        (subject.name, subject.get_absolute_url()),
-    ]
-    description = subject.description or (
-        f"News about {subject.name} from {settings.SITE_NAME}."
-    )
+    trail = [("Home", reverse("articles:home"))]
+    if not is_author:  # Authors have no index page.
+        index = (
+            ("People", "articles:people")
+            if is_person
+            else ("Topics", "articles:topics")
+        )
+        trail.append((index[0], reverse(index[1])))
+    trail.append((subject.name, subject.get_absolute_url()))
+    if is_author:
+        description = subject.job_title or (
+            f"Stories by {subject.name} for {settings.SITE_NAME}."
+        )
+    else:
+        description = subject.description or (
+            f"News about {subject.name} from {settings.SITE_NAME}."
+        )
     title = subject.name if page.number == 1 else f"{subject.name}, page {page.number}"
     stories = {
         "@type": "ItemList",
@@ -183,7 +207,13 @@ def listing(subject, page):
             for offset, story in enumerate(page.object_list)
         ],
     }
-    if is_person:
+    if is_author:
+        page_data = {
+            "@type": "ProfilePage",
+            "mainEntity": _author(subject, profile=True),
+            "hasPart": stories,
+        }
+    elif is_person:
         page_data = {
             "@type": "ProfilePage",
             "mainEntity": _drop_empty(_person(subject) | {"description": subject.bio}),
@@ -268,6 +298,24 @@ def _person(person):
             "jobTitle": person.description,
         }
     )
+
+
+def _author(author, profile=False):
+    """schema.org Person for an author; with profile, all their page shows."""
+    data = {
+        "@type": "Person",
+        "name": author.name,
+        "url": absolute_url(author.get_absolute_url()),
+        "jobTitle": author.job_title,
+    }
+    if profile:
+        data["description"] = author.bio
+        data["sameAs"] = author.profile_links()
+        if author.photo_id:
+            data["image"] = renditions.largest(
+                author.photo, "full", "jpeg"
+            ).absolute_url
+    return _drop_empty(data)
 
 
 def _publisher():

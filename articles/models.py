@@ -553,8 +553,8 @@ class PageGeneration(models.Model):
     token = models.CharField(max_length=32)
     valid_until = models.FloatField(
         null=True,
-        help_text="Unix time when a scheduled article goes live and the token "
-        "must roll over; empty when nothing is scheduled.",
+        help_text="Unix time when a scheduled article goes live or a front-page "
+        "slot expires, and the token must roll over; empty when nothing is due.",
     )
 
     def __str__(self):
@@ -562,4 +562,6 @@ class PageGeneration(models.Model):
 
 
 # Models that live beside the mechanism they serve; imported here so Django finds them.
+from articles.bylines import Author, Byline  # noqa: E402, F401
+from articles.frontpage import FrontPageSlot  # noqa: E402, F401
 from articles.redirects import SlugRedirect  # noqa: E402, F401

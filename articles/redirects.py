@@ -1,4 +1,5 @@
-"""Slug history: old addresses of articles, topics and people answer 301, forever.
+"""Slug history: old addresses of articles, topics, people and authors answer 301,
+forever.
 
 Every slug change is caught by a signal, so it holds however the change arrives
 (the admin, the importer, a save() in code, a revision restore). A row maps an old
@@ -26,7 +27,7 @@ path_moved = Signal()
 
 
 # Each kind names the field that holds the redirect's target.
-KINDS = ["article", "topic", "person"]
+KINDS = ["article", "topic", "person", "author"]
 
 
 class SlugRedirect(models.Model):
@@ -34,6 +35,7 @@ class SlugRedirect(models.Model):
         ARTICLE = "article", "Article"
         TOPIC = "topic", "Topic"
         PERSON = "person", "Person"
+        AUTHOR = "author", "Author"
 
     kind = models.CharField(max_length=10, choices=Kind.choices)
     old_slug = models.CharField(max_length=300)
@@ -53,6 +55,13 @@ class SlugRedirect(models.Model):
     )
     person = models.ForeignKey(
         "articles.Person",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="slug_redirects",
+    )
+    author = models.ForeignKey(
+        "articles.Author",
         on_delete=models.CASCADE,
         null=True,
         blank=True,
@@ -94,11 +103,13 @@ KIND_OF_MODEL = {
     "articles.article": SlugRedirect.Kind.ARTICLE,
     "articles.topic": SlugRedirect.Kind.TOPIC,
     "articles.person": SlugRedirect.Kind.PERSON,
+    "articles.author": SlugRedirect.Kind.AUTHOR,
 }
 URL_NAME_OF_KIND = {
     SlugRedirect.Kind.ARTICLE: "articles:detail",
     SlugRedirect.Kind.TOPIC: "articles:topic",
     SlugRedirect.Kind.PERSON: "articles:person",
+    SlugRedirect.Kind.AUTHOR: "articles:author",
 }
 
 
@@ -120,7 +131,7 @@ def old_prefix(kind, slug):
     return f"{url_prefixes()[kind]}{slug}/"
 
 
-# Signal receivers (connected in ArticlesConfig.ready for Article, Topic, Person).
+# Signal receivers (connected in ArticlesConfig.ready for each model with a slug).
 
 
 def remember_old_slug(sender, instance, **kwargs):

@@ -7,12 +7,17 @@ it by Cache-Control, may outlive the next scheduled publication
 (`Article.objects.next_publication_at()`), or readers would miss the story, or
 find it on the front page and get a stale 404 at its address.
 
+The same holds for a front-page slot whose time runs out (articles/frontpage.py):
+the story leaves its place at the first request after it, so `next_change_at()`
+is whichever comes first, and every deadline below is that moment.
+
 The page cache applies these to each response it stores and to each it serves
 from its store, since a stored page's headers were worked out when it was made.
 """
 
 import math
 
+from django.db import DEFAULT_DB_ALIAS
 from django.utils import timezone
 
 # What a shared cache or browser may keep a page for, and serve it stale for
@@ -20,6 +25,19 @@ from django.utils import timezone
 # goes live. (stale-if-error is left alone: it applies only when we are down.)
 FRESHNESS_DIRECTIVES = ("max-age", "s-maxage")
 STALE_DIRECTIVE = "stale-while-revalidate"
+
+
+def next_change_at(using=DEFAULT_DB_ALIAS):
+    """When readers' pages next change with nobody saving anything, or None:
+    the next scheduled publication or the next front-page slot expiry."""
+    from articles.frontpage import FrontPageSlot
+    from articles.models import Article
+
+    moments = [
+        Article.objects.using(using).next_publication_at(),
+        FrontPageSlot.objects.using(using).next_expiry_at(),
+    ]
+    return min(filter(None, moments), default=None)
 
 
 def seconds_until(moment, now=None):

@@ -1,6 +1,9 @@
-"""Full-text search over published articles: the one search mechanism.
+"""Full-text search over articles: the one search mechanism.
 
-`search_articles()` is the only entry point; it hides two backends:
+`search_articles()` is the readers' entry point (published articles, a page of
+highlighted hits at a time); `ranked_matches()` narrows any QuerySet of
+articles, drafts too, to the matches with their rank (the admin's change list).
+Both hide two backends:
 
 - SQLite: an FTS5 table with external content over `articles_article`, kept in
   step by SQL triggers, so every save, delete, import and `QuerySet.update()` is
@@ -29,6 +32,7 @@ from django.contrib.postgres.search import (
 )
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, connections
+from django.db.models import Value
 from django.db.models.expressions import RawSQL
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
@@ -182,6 +186,18 @@ def search_articles(query):
     return SearchResults(query)
 
 
+def ranked_matches(query, articles):
+    """The articles of a QuerySet that match a parsed query, best first.
+
+    Each is annotated with `search_rank` (higher is better); drafts are found
+    as well as published stories when `articles` holds them.
+    """
+    if not query.terms:
+        return articles.none().annotate(search_rank=Value(0.0))
+    ranked = _index_for(connection.vendor).ranked(articles, query.terms)
+    return ranked.order_by("-search_rank", "-pk")
+
+
 class _SQLiteIndex:
     table = "articles_article_fts"
     # Weights of headline, standfirst and body in the bm25 rank.
@@ -298,6 +314,19 @@ class _SQLiteIndex:
             )
             return cursor.fetchone()[0]
 
+    def ranked(self, articles, terms):
+        # A join, so that one pass over the index ranks every match; a rank
+        # read per article by a correlated subquery was 15 times slower on
+        # 20,000 articles. The FTS table is no model: extra() is the way in.
+        table = Article._meta.db_table
+        return articles.extra(
+            tables=[self.table],
+            where=[f"{self.table}.rowid = {table}.id", f"{self.table} MATCH %s"],
+            params=[self._match(terms)],
+            # bm25() is better the more negative; flip it so higher is better.
+            select={"search_rank": f"-{self.table}.rank"},
+        )
+
     def page(self, terms, offset, limit):
         # Rows come in rank order and stop at the limit: few are checked.
         published, params = self._published(per_match=True)
@@ -368,18 +397,20 @@ class _PostgreSQLIndex:
         # ALTER TABLE keeps triggers on PostgreSQL: nothing is ever lost.
         return False
 
-    def _matches(self, terms):
+    def _matches(self, terms, articles=None):
         query = SearchQuery(" ".join(terms), config=self.config, search_type="plain")
-        matches = (
-            Article.objects.published()
-            .alias(document=self.document)
-            .filter(document=query)
-        )
+        if articles is None:
+            articles = Article.objects.published()
+        matches = articles.alias(document=self.document).filter(document=query)
         return matches, query
 
     def count(self, terms):
         matches, _ = self._matches(terms)
         return matches.count()
+
+    def ranked(self, articles, terms):
+        matches, query = self._matches(terms, articles)
+        return matches.annotate(search_rank=SearchRank(self.document, query))
 
     def page(self, terms, offset, limit):
         matches, query = self._matches(terms)

@@ -1,8 +1,9 @@
-"""Sitemaps: an index of articles, topics and people, and a Google News sitemap.
+"""Sitemaps: an index of articles, topics, people and authors, and a Google News
+sitemap.
 
 Locations come from SITE_URL, never from the request's host or scheme.
-Everything reads through `Article.objects.published()`; topics and people are
-listed only once they have a published article.
+Everything reads through `Article.objects.published()`; topics, people and
+authors are listed only once they have a published article.
 """
 
 from datetime import timedelta
@@ -16,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from articles import metadata
+from articles.bylines import Author
 from articles.feeds import site_url, xml_text
 from articles.models import Article, Correction, Person, Topic
 
@@ -73,6 +75,18 @@ class PersonSitemap(SiteUrlSitemap):
         return max(person.latest, person.updated_at)
 
 
+class AuthorSitemap(SiteUrlSitemap):
+    def items(self):
+        return (
+            Author.objects.filter(bylines__article__in=Article.objects.published())
+            .annotate(latest=Max("bylines__article__published_at"))
+            .order_by("name")
+        )
+
+    def lastmod(self, author):
+        return max(author.latest, author.updated_at)
+
+
 class NewsSitemap(SiteUrlSitemap):
     """Google News: the articles published in the last 48 hours."""
 
@@ -103,7 +117,12 @@ def news_language():
     return code if code in {"zh-cn", "zh-tw"} else code.split("-")[0]
 
 
-SECTIONS = {"articles": ArticleSitemap, "topics": TopicSitemap, "people": PersonSitemap}
+SECTIONS = {
+    "articles": ArticleSitemap,
+    "topics": TopicSitemap,
+    "people": PersonSitemap,
+    "authors": AuthorSitemap,
+}
 
 
 @x_robots_tag

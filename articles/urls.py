@@ -33,3 +33,10 @@ urlpatterns += [
         "corrections/feed/atom/", feeds.corrections_atom, name="corrections_feed_atom"
     ),
 ]
+
+# Authors and bylines (issue 19).
+urlpatterns += [
+    path("authors/<slug:slug>/", views.author_detail, name="author"),
+    path("authors/<slug:slug>/feed/rss/", feeds.author_rss, name="author_feed_rss"),
+    path("authors/<slug:slug>/feed/atom/", feeds.author_atom, name="author_feed_atom"),
+]

@@ -4,7 +4,14 @@ import re
 
 from django.conf import settings
 from django.core.paginator import InvalidPage, Paginator
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q
+from django.db.models import (
+    Count,
+    Exists,
+    OuterRef,
+    Prefetch,
+    Q,
+    prefetch_related_objects,
+)
 from django.http import Http404, HttpResponseServerError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
@@ -13,10 +20,12 @@ from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.views.decorators.cache import cache_control
 from django.views.decorators.csrf import requires_csrf_token
 
-from articles import metadata
+from articles import frontpage, metadata
+from articles.bylines import Author, bylines_prefetch
 from articles.cache import per_generation
 from articles.freshness import (
     article_page,
+    author_page,
     conditional_page,
     corrections_page,
     person_page,
@@ -34,28 +43,34 @@ from articles.search import MAX_QUERY_LENGTH, parse_query, search_articles
 
 PAGE_SIZE = 20
 MORE_ON_THIS = 4
-FRONT_RAIL = 3
 POSITIVE_NUMBER = re.compile(r"[1-9][0-9]{0,8}")
 
 
 def home(request):
+    """The front page: the stories editors put in its places (articles/frontpage.py),
+    the newest stories in the places left, then the newest of the rest.
+
+    Five queries whatever it holds: slots, count, page, topics, bylines.
+    """
+    curated = frontpage.curated_stories()
+    # Curated stories are on the first page's front, so no page lists them again.
     page = paginate(
-        request,
-        Article.objects.published()
-        .select_related("lead_image")
-        .prefetch_related("tags"),
+        request, frontpage.newest_besides(curated).select_related("lead_image")
     )
     stories = list(page.object_list)
-    # The first page leads with the newest story and three beside it.
-    front = page.number == 1 and stories
+    lead, top_stories = None, []
+    if page.number == 1:
+        lead, top_stories, stories = frontpage.arrange(curated, stories)
+    shown = [story for story in (lead, *top_stories, *stories) if story is not None]
+    prefetch_related_objects(shown, "tags", bylines_prefetch())
     return render(
         request,
         "articles/home.html",
         {
             "page": page,
-            "lead": stories[0] if front else None,
-            "top_stories": stories[1 : FRONT_RAIL + 1] if front else [],
-            "stories": stories[FRONT_RAIL + 1 :] if front else stories,
+            "lead": lead,
+            "top_stories": top_stories,
+            "stories": stories,
             "meta": metadata.home(page),
         },
     )
@@ -63,14 +78,23 @@ def home(request):
 
 @conditional_page(article_page)
 def article_detail(request, slug):
-    article = _article_with_everything(Article.objects.published(), slug)
+    article = article_with_everything(Article.objects.published().filter(slug=slug))
     preview = article is None
     if preview:
         if not can_preview(request):
             raise Http404("No published article has that address.")
-        article = _article_with_everything(Article.objects.all(), slug)
+        article = article_with_everything(Article.objects.filter(slug=slug))
         if article is None:
             raise Http404("No article has that address.")
+    return render_article(request, article, preview)
+
+
+def render_article(request, article, preview=False, preview_label=""):
+    """The story page; a preview (a draft for staff, or the admin's preview of
+    unsaved changes) is marked as one, noindex, and never cached."""
+    related = more_on_this(article)
+    # The story's byline and its cards' in one query.
+    prefetch_related_objects([article, *related], bylines_prefetch())
     response = render(
         request,
         "articles/article_detail.html",
@@ -78,7 +102,8 @@ def article_detail(request, slug):
             "article": article,
             "topics": metadata.topics_of(article),
             "preview": preview,
-            "more_on_this": more_on_this(article),
+            "preview_label": preview_label,
+            "more_on_this": related,
             "meta": metadata.article(article),
         },
     )
@@ -136,6 +161,13 @@ def person_detail(request, slug):
     return _listing(request, "articles/person_detail.html", person, articles)
 
 
+@conditional_page(author_page)
+def author_detail(request, slug):
+    author = get_object_or_404(Author.objects.select_related("photo"), slug=slug)
+    articles = Article.objects.published().filter(bylines__author=author)
+    return _listing(request, "articles/author_detail.html", author, articles)
+
+
 @conditional_page(corrections_page)
 def correction_list(request):
     """Every correction and clarification with its story, newest first."""
@@ -153,8 +185,11 @@ def correction_list(request):
 
 
 def _listing(request, template_name, subject, articles):
-    """A topic's or person's page: who or what it is, then their stories."""
-    page = paginate(request, articles.select_related("lead_image"))
+    """A topic's, person's or author's page: who or what it is, then the stories."""
+    page = paginate(
+        request,
+        articles.select_related("lead_image").prefetch_related(bylines_prefetch()),
+    )
     # Nothing published yet: the page would only tell readers about a draft.
     preview = page.paginator.count == 0
     if preview and not can_preview(request):
@@ -238,22 +273,23 @@ def _more_on_this(article):
     return list(stories[:MORE_ON_THIS])
 
 
-def _article_with_everything(queryset, slug):
-    """The article with its topics, people, links and corrections: five queries."""
+def article_with_everything(articles):
+    """The one article of `articles` with its topics, people, links and
+    corrections, or None: five queries."""
     live_target = Article.objects.published().filter(pk=OuterRef("target"))
     links = RelatedLink.objects.select_related("target").annotate(
         target_is_live=Exists(live_target)
     )
     try:
         return (
-            queryset.select_related("lead_image")
+            articles.select_related("lead_image")
             .prefetch_related(
                 "tags",
                 "people",
                 Prefetch("related_links", queryset=links),
                 "corrections",
             )
-            .get(slug=slug)
+            .get()
         )
     except Article.DoesNotExist:
         return None

@@ -9,9 +9,11 @@ PostgreSQL Django's test database beside the one DATABASE_URL names
 ("test_h9bench" for the above), which is created, used and dropped. The named
 database itself is never touched.
 
-Each query is timed twice, after one warm-up pass: the search itself (the count
-and the first page of ranked, highlighted hits, as the view asks for them) and
-the whole /search/ response through Django's test client.
+Each query is timed three times, after one warm-up pass: the search itself
+(the count and the first page of ranked, highlighted hits, as the view asks for
+them), the whole /search/ response through Django's test client, and the
+admin's search (every article, drafts too: the count and the first page of 100
+ranked rows, as the article change list asks for them).
 """
 
 import itertools
@@ -44,8 +46,8 @@ from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from articles.models import Article  # noqa: E402
-from articles.search import parse_query, search_articles  # noqa: E402
-from articles.views import SEARCH_RESULTS_PER_PAGE  # noqa: E402
+from articles.search import parse_query, ranked_matches, search_articles  # noqa: E402
+from articles.views import PAGE_SIZE  # noqa: E402
 
 _NEWS_WORDS = """
     government minister election parliament president economy inflation budget
@@ -163,7 +165,16 @@ def queries(rng, words):
 
 def search_first_page(text):
     results = search_articles(parse_query(text))
-    page = Paginator(results, SEARCH_RESULTS_PER_PAGE).get_page(1)
+    page = Paginator(results, PAGE_SIZE).get_page(1)
+    return list(page)
+
+
+ADMIN_PAGE_SIZE = 100  # ModelAdmin.list_per_page
+
+
+def admin_search_first_page(text):
+    matches = ranked_matches(parse_query(text), Article.objects.all())
+    page = Paginator(matches, ADMIN_PAGE_SIZE).get_page(1)
     return list(page)
 
 
@@ -218,6 +229,7 @@ def main():
         for label, function in [
             ("search (count + page 1)", search_first_page),
             ("whole /search/ response", whole_response),
+            ("admin (count + page of 100)", admin_search_first_page),
         ]:
             wall, cpu = time_each(function, texts)
             report(f"{label}, wall", wall)

@@ -172,6 +172,9 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 
+# Only staff sign in, through the admin (also where a password reset ends).
+LOGIN_URL = "admin:login"
+
 AUTH_PASSWORD_VALIDATORS = [
     {
         "NAME": "django.contrib.auth.password_validation."
@@ -222,6 +225,23 @@ if MEDIA_S3_BUCKET:
             "file_overwrite": False,
         },
     }
+
+
+# Email: the admin's password reset mails (newsroom/password_reset.py). Sent by
+# SMTP when EMAIL_HOST is set; otherwise Django's console backend prints each
+# mail to the server's log, which suits one machine and development.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_flag("EMAIL_USE_TLS")
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "webmaster@localhost")
 
 
 # HTTPS: set DJANGO_HTTPS=1 when the site is served over HTTPS (directly or

@@ -5,6 +5,7 @@ from django.views.generic import TemplateView
 
 from articles import sitemaps
 from articles.media import media_urlpatterns
+from newsroom import password_reset
 from newsroom.health import healthz
 
 admin.site.site_header = "Newsroom"
@@ -13,6 +14,8 @@ admin.site.index_title = "Editorial desk"
 
 
 urlpatterns = [
+    # Before the admin's own URLs, whose catch-all would answer them.
+    *password_reset.urlpatterns,
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("", include("articles.urls")),

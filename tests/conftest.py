@@ -5,7 +5,7 @@ import pytest
 from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
-from articles.models import Article, Person, RelatedLink
+from articles.models import Article, Author, Byline, Person, RelatedLink
 
 _sequence = itertools.count(1)
 
@@ -57,6 +57,19 @@ def make_person(**fields):
     defaults = {"name": f"Person {number}", "slug": f"person-{number}"}
     defaults.update(fields)
     return Person.objects.create(**defaults)
+
+
+def make_author(**fields):
+    number = next(_sequence)
+    defaults = {"name": f"Author {number}", "slug": f"author-{number}"}
+    defaults.update(fields)
+    return Author.objects.create(**defaults)
+
+
+def credit(article, *authors):
+    """Put these authors on the article's byline, in this order."""
+    for position, author in enumerate(authors, start=1):
+        Byline.objects.create(article=article, author=author, position=position)
 
 
 def make_related_link(article, **fields):

@@ -1,10 +1,12 @@
 import pytest
+from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from articles.models import Article, RelatedLink
+from articles.models import Article, RelatedLink, Topic
 from tests.conftest import make_article, make_person, make_related_link
+from tests.html_forms import form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -112,7 +114,6 @@ def article_form_data(**overrides):
         "status": "draft",
         "published_at_0": "",
         "published_at_1": "",
-        "tags": "Russia, Belarus",
         "related_links-TOTAL_FORMS": "1",
         "related_links-INITIAL_FORMS": "0",
         "related_links-MIN_NUM_FORMS": "0",
@@ -126,6 +127,10 @@ def article_form_data(**overrides):
         "corrections-INITIAL_FORMS": "0",
         "corrections-MIN_NUM_FORMS": "0",
         "corrections-MAX_NUM_FORMS": "1000",
+        "bylines-TOTAL_FORMS": "0",
+        "bylines-INITIAL_FORMS": "0",
+        "bylines-MIN_NUM_FORMS": "0",
+        "bylines-MAX_NUM_FORMS": "1000",
     }
     data.update(overrides)
     return data
@@ -133,8 +138,10 @@ def article_form_data(**overrides):
 
 def test_editor_adds_article_with_topics_people_and_link(editor_client):
     person = make_person(name="Vladimir Putin", slug="vladimir-putin")
+    topics = [Topic.objects.create(name=name) for name in ["Russia", "Belarus"]]
     response = editor_client.post(
-        reverse("admin:articles_article_add"), article_form_data(people=[person.pk])
+        reverse("admin:articles_article_add"),
+        article_form_data(people=[person.pk], tags=[topic.pk for topic in topics]),
     )
     assert response.status_code == 302, response.context["errors"]
     article = Article.objects.get(slug="kremlin-backs-plan")
@@ -225,3 +232,166 @@ def test_people_autocomplete_finds_a_person_in_name_order(editor_client):
     assert response.status_code == 200
     names = [result["text"] for result in response.json()["results"]]
     assert names == ["Ada Byron", "Ada Lovelace"]
+
+
+# Topics are chosen from the stored ones, never typed (issue 19).
+
+
+def test_article_form_picks_topics_with_the_autocomplete(editor_client):
+    article = make_article()
+    article.tags.add("Russia")
+    html = editor_client.get(
+        reverse("admin:articles_article_change", args=[article.pk])
+    ).content.decode()
+    assert 'data-field-name="tags"' in html
+    assert 'class="admin-autocomplete"' in html
+    russia = Topic.objects.get(name="Russia")
+    assert f'<option value="{russia.pk}" selected>Russia</option>' in html
+    # Editors may add topics, so the "+" popup to the topic form is offered.
+    assert 'id="add_id_tags"' in html
+
+
+def test_topics_autocomplete_searches_the_topics(editor_client):
+    for name in ["Russia", "Belarus", "Russian economy"]:
+        Topic.objects.create(name=name)
+    response = editor_client.get(
+        reverse("admin:autocomplete"),
+        {
+            "app_label": "articles",
+            "model_name": "article",
+            "field_name": "tags",
+            "term": "Russ",
+        },
+    )
+    assert response.status_code == 200
+    names = [result["text"] for result in response.json()["results"]]
+    assert names == ["Russia", "Russian economy"]
+
+
+def test_typed_unknown_topic_is_refused_and_creates_no_topic(editor_client):
+    Topic.objects.create(name="Russia")
+    add_url = reverse("admin:articles_article_add")
+    data = form_data(editor_client.get(add_url).content.decode(), "article_form")
+    data.update(article_form_data(tags=["Rusia"]))
+
+    response = editor_client.post(add_url, data)
+
+    assert response.status_code == 200
+    assert "“Rusia” is not a stored topic: choose topics from the list" in (
+        response.content.decode()
+    )
+    assert list(Topic.objects.values_list("name", flat=True)) == ["Russia"]
+    assert not Article.objects.exists()
+
+
+def test_chosen_topics_replace_the_stored_ones(editor_client):
+    article = make_article()
+    article.tags.add("Russia", "Belarus")
+    ukraine = Topic.objects.create(name="Ukraine")
+    change_url = reverse("admin:articles_article_change", args=[article.pk])
+    data = form_data(editor_client.get(change_url).content.decode(), "article_form")
+    assert len(data["tags"]) == 2  # the stored topics come back selected
+    data["tags"] = [str(ukraine.pk)]
+
+    response = editor_client.post(change_url, data)
+
+    assert response.status_code == 302
+    assert list(article.tags.names()) == ["Ukraine"]
+    assert Topic.objects.count() == 3
+
+
+def test_staff_who_may_not_add_topics_get_no_add_link(client, editor):
+    editor.groups.clear()
+    editor.user_permissions.set(
+        Permission.objects.filter(
+            codename__in=["add_article", "change_article", "view_article", "view_topic"]
+        )
+    )
+    client.force_login(editor)
+    html = client.get(reverse("admin:articles_article_add")).content.decode()
+    assert 'data-field-name="tags"' in html
+    assert 'id="add_id_tags"' not in html
+
+
+# The admin's article search is the site's full-text search (issue 19).
+
+
+def admin_search(client, text, **params):
+    response = client.get(
+        reverse("admin:articles_article_changelist"), {"q": text, **params}
+    )
+    assert response.status_code == 200
+    return [article.slug for article in response.context["cl"].result_list]
+
+
+def test_admin_search_finds_a_word_only_the_body_holds_in_drafts_too(editor_client):
+    make_article(slug="unrelated", body="Nothing to see.")
+    make_article(
+        slug="draft-with-the-word",
+        status=Article.Status.DRAFT,
+        published_at=None,
+        body="Deep in the text the glaciers retreat.",
+    )
+    # Stemmed as on the site: "glacier" finds "glaciers".
+    assert admin_search(editor_client, "glacier") == ["draft-with-the-word"]
+
+
+def test_admin_search_ranks_a_headline_match_first(editor_client):
+    make_article(slug="in-the-body", headline="Weather", body="On the fjord, once.")
+    make_article(slug="in-the-standfirst", headline="Anglers", standfirst="Fjord.")
+    make_article(slug="in-the-headline", headline="Fjord freezes over")
+    make_article(slug="elsewhere", headline="Fjords", body="Elsewhere.")
+    make_article(slug="unrelated", body="Nothing here.")
+
+    ranked = admin_search(editor_client, "fjord")
+    # The two headline matches ("fjords" stems to "fjord"), then the others.
+    assert sorted(ranked[:2]) == ["elsewhere", "in-the-headline"]
+    assert ranked[2:] == ["in-the-standfirst", "in-the-body"]
+    # A column the editor sorts by (1: the headline) wins over the rank.
+    assert admin_search(editor_client, "fjord", o="1") == [
+        "in-the-standfirst",
+        "in-the-headline",
+        "elsewhere",
+        "in-the-body",
+    ]
+
+
+def test_admin_search_is_no_substring_scan(editor_client):
+    make_article(slug="substring", body="The spokesperson declined.")
+    # "person" is inside "spokesperson": the old substring search found it.
+    assert admin_search(editor_client, "person") == []
+    assert admin_search(editor_client, "the") == []  # stop words alone: nothing
+    assert len(admin_search(editor_client, "")) == 1
+
+
+def test_admin_search_combines_with_the_filters(editor_client):
+    make_article(slug="published-match", body="Tundra.")
+    make_article(
+        slug="draft-match",
+        status=Article.Status.DRAFT,
+        published_at=None,
+        body="Tundra.",
+    )
+    assert admin_search(editor_client, "tundra", publication="draft") == ["draft-match"]
+    # A topic filter (a join that may repeat rows): each match once.
+    Article.objects.get(slug="published-match").tags.add("Arctic", "Climate")
+    arctic = Topic.objects.get(name="Arctic")
+    assert admin_search(editor_client, "tundra", tags__id__exact=arctic.pk) == [
+        "published-match"
+    ]
+
+
+def test_related_link_target_autocomplete_uses_the_full_text_search(editor_client):
+    make_article(slug="target", headline="Volcano erupts")
+    make_article(slug="other", body="No volcanoes mentioned? volcanic.")
+    response = editor_client.get(
+        reverse("admin:autocomplete"),
+        {
+            "app_label": "articles",
+            "model_name": "relatedlink",
+            "field_name": "target",
+            "term": "volcano erupts",
+        },
+    )
+    assert response.status_code == 200
+    assert [r["text"] for r in response.json()["results"]] == ["Volcano erupts"]

@@ -5,16 +5,27 @@ test is skipped and says why.
 """
 
 import json
+import re
 import shutil
 import subprocess
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.core import mail
+from django.urls import reverse
 from django.utils import timezone
 
+from articles.frontpage import FrontPageSlot
 from articles.models import Article
-from tests.conftest import make_article, make_person, make_related_link
+from tests.conftest import (
+    credit,
+    make_article,
+    make_author,
+    make_person,
+    make_related_link,
+)
+from tests.html_forms import form_data
 from tests.test_images import make_image, photo_bytes
 
 pytestmark = pytest.mark.django_db
@@ -88,6 +99,21 @@ def newsroom():
     ).update(lead_image=photo)
     draft = make_article(slug="a-draft", status=Article.Status.DRAFT, published_at=None)
     draft.tags.add("Russia")
+    # Bylines on the story and its cards, an author page with every part, and
+    # a front page editors chose.
+    ada = make_author(
+        name="Ada <Lovelace> & Co",
+        slug="ada",
+        job_title="Science & engines",
+        bio="Writes about engines.\n\nAnd <numbers>.",
+        photo=photo,
+        website="https://ada.example.org/?a=1&b=2",
+        social_profiles="https://mastodon.example/@ada",
+    )
+    for story in Article.objects.filter(status=Article.Status.PUBLISHED)[:22]:
+        credit(story, ada, make_author(), make_author())
+    FrontPageSlot.objects.create(place=FrontPageSlot.Place.LEAD, article=with_photo)
+    FrontPageSlot.objects.create(place=FrontPageSlot.Place.TOP_2, article=linked)
     return article
 
 
@@ -107,6 +133,8 @@ def test_every_page_type_passes_the_nu_html_checker(
         "people-index": ("/people/", 200),
         "person": ("/people/vladimir-putin/", 200),
         "corrections": ("/corrections/", 200),
+        "author": ("/authors/ada/", 200),
+        "author-page-2": ("/authors/ada/?page=2", 200),
         "not-found": ("/no/such/page/", 404),
     }
     files = []
@@ -121,6 +149,10 @@ def test_every_page_type_passes_the_nu_html_checker(
     assert b"Draft preview" in preview.content
     files.append(tmp_path / "draft-preview.html")
     files[-1].write_bytes(preview.content)
+    front_page_screen = client.get("/admin/articles/frontpageslot/")
+    assert b"Lead story" in front_page_screen.content
+    files.append(tmp_path / "admin-front-page.html")
+    files[-1].write_bytes(front_page_screen.content)
 
     client.raise_request_exception = False
     settings.ROOT_URLCONF = "tests.failing_urls"
@@ -141,3 +173,59 @@ def test_every_page_type_passes_the_nu_html_checker(
     ]
     assert errors == []
     assert result.returncode == 0
+
+
+def check_files(files):
+    """Nu Html Checker errors in the given files, one line each."""
+    result = subprocess.run(
+        [*checker_command(), *map(str, files)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    messages = json.loads(result.stdout)["messages"]
+    return [
+        f"{Path(message.get('url', '')).name}:{message.get('lastLine')}: "
+        f"{message['message']}"
+        for message in messages
+    ]
+
+
+def test_editors_new_pages_pass_the_nu_html_checker(
+    client, editor_client, newsroom, tmp_path, settings
+):
+    """Issue 19's pages: the article preview, the photo picker and upload, and
+    the password reset pages."""
+    checker_command()
+    settings.DEBUG = False
+    change_url = reverse("admin:articles_article_change", args=[newsroom.pk])
+    data = form_data(editor_client.get(change_url).content.decode(), "article_form")
+    data["headline"] = ["An unsaved <em>headline</em> & more"]
+    pages = {
+        "preview": editor_client.post(
+            reverse("admin:articles_article_preview", args=[newsroom.pk]), data
+        ),
+        "preview-errors": editor_client.post(
+            reverse("admin:articles_article_preview", args=[newsroom.pk]),
+            {**data, "headline": [""]},
+        ),
+        "picker": editor_client.get(
+            reverse("admin:articles_image_picker"), {"_popup": "1", "q": "troops"}
+        ),
+        "picker-all": editor_client.get(reverse("admin:articles_image_picker")),
+        "upload": editor_client.get(reverse("admin:articles_image_upload")),
+    }
+    editor_client.logout()
+    pages["reset-form"] = client.get(reverse("admin_password_reset"))
+    client.post(reverse("admin_password_reset"), {"email": "editor@example.com"})
+    pages["reset-done"] = client.get(reverse("password_reset_done"))
+    link = re.search(r"https?://[^/]+(/admin/reset/\S+/)", mail.outbox[0].body)
+    set_password_url = client.get(link.group(1))["Location"]
+    pages["reset-confirm"] = client.get(set_password_url)
+    pages["reset-complete"] = client.get(reverse("password_reset_complete"))
+    files = []
+    for name, response in pages.items():
+        assert response.status_code == 200, name
+        files.append(tmp_path / f"{name}.html")
+        files[-1].write_bytes(response.content)
+    assert check_files(files) == []

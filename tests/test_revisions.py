@@ -10,7 +10,7 @@ from articles.history import (
     marked_difference,
     revision_context,
 )
-from articles.models import Article
+from articles.models import Article, Topic
 from tests.conftest import make_article, make_person, make_related_link
 from tests.html_forms import form_data
 
@@ -131,6 +131,7 @@ def test_restore_brings_back_headline_body_tags_people_and_links(editor_client):
     article = make_article(headline="First version", body="First body.")
     article.tags.add("Russia", "Belarus")
     article.people.add(putin)
+    ukraine = Topic.objects.create(name="Ukraine")
     make_related_link(article, title="Old link", url="https://example.com/old")
     edit_in_admin(editor_client, article)  # revision 1: as first written
     link = article.related_links.get()
@@ -139,7 +140,7 @@ def test_restore_brings_back_headline_body_tags_people_and_links(editor_client):
         article,
         headline="Second version",
         body="Second body.",
-        tags="Ukraine",
+        tags=str(ukraine.pk),
         people=[str(lukashenko.pk)],
         **{"related_links-0-title": "Changed link"},
     )

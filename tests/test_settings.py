@@ -6,8 +6,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def load_settings(tmp_path, **env):
-    """Import the real settings module in a fresh interpreter."""
+DEFAULT_PRINT = (
+    "import newsroom.settings as s; "
+    "print(s.DEBUG, s.DATABASES['default']['ENGINE'], s.ALLOWED_HOSTS)"
+)
+
+
+def load_settings(tmp_path, code=DEFAULT_PRINT, **env):
+    """Import the real settings module in a fresh interpreter; code prints."""
     clean_env = {
         key: value
         for key, value in os.environ.items()
@@ -18,8 +24,7 @@ def load_settings(tmp_path, **env):
         [
             sys.executable,
             "-c",
-            "import newsroom.settings as s; "
-            "print(s.DEBUG, s.DATABASES['default']['ENGINE'], s.ALLOWED_HOSTS)",
+            code,
         ],
         cwd=ROOT,
         env=clean_env,

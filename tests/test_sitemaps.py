@@ -59,6 +59,7 @@ def test_sitemap_index_lists_the_sections_with_absolute_urls(client, newsroom):
         f"{SITE}/sitemap-articles.xml",
         f"{SITE}/sitemap-topics.xml",
         f"{SITE}/sitemap-people.xml",
+        f"{SITE}/sitemap-authors.xml",
     ]
     articles_entry = root.find("sm:sitemap", NS)
     lastmod = articles_entry.find("sm:lastmod", NS).text

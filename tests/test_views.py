@@ -400,15 +400,16 @@ def add_corrections_and_revisions(article, corrections, revisions):
 @pytest.mark.parametrize(
     ("count", "corrections", "revisions"), [(1, 0, 0), (30, 10, 50)]
 )
-def test_article_page_runs_seven_queries_whatever_it_holds(
+def test_article_page_runs_eight_queries_whatever_it_holds(
     client, django_assert_num_queries, count, corrections, revisions, photo
 ):
     article = article_with(count)
     add_corrections_and_revisions(article, corrections, revisions)
     give_every_story(photo)
     # 1 fingerprint, 1 article, 4 prefetches (topics, people, links,
-    # corrections), 1 "More on this". Revisions are never read here.
-    with django_assert_num_queries(7):
+    # corrections), 1 "More on this", 1 for the bylines of the story and of
+    # its cards. Revisions are never read here.
+    with django_assert_num_queries(8):
         response = client.get(article.get_absolute_url())
     assert response.status_code == 200
     assert len(response.context["article"].related_links.all()) == count
@@ -423,21 +424,22 @@ def test_article_page_runs_seven_queries_whatever_it_holds(
 
 
 @pytest.mark.parametrize("count", [1, 40])
-def test_home_page_runs_three_queries_whatever_the_page_size(
+def test_home_page_runs_five_queries_whatever_the_page_size(
     client, django_assert_num_queries, count, photo
 ):
     for _ in range(count):
         make_article().tags.add("Russia", "Belarus")
     give_every_story(photo)
-    # count, page of stories (with their photos), their topics
-    with django_assert_num_queries(3):
+    # front-page places, count, page of stories (with their photos), their
+    # topics, their bylines
+    with django_assert_num_queries(5):
         response = client.get("/")
     assert response.status_code == 200
     assert response.content.decode().count("<picture>") == min(count, 20)
 
 
 @pytest.mark.parametrize("count", [1, 40])
-def test_topic_and_person_pages_run_four_queries_whatever_the_page_size(
+def test_topic_and_person_pages_run_five_queries_whatever_the_page_size(
     client, django_assert_num_queries, count, photo
 ):
     person = make_person(slug="often-seen")
@@ -446,9 +448,9 @@ def test_topic_and_person_pages_run_four_queries_whatever_the_page_size(
         article.tags.add("Russia", "Belarus")
         article.people.add(person)
     give_every_story(photo)
-    # fingerprint, subject, count, page of stories (with their photos)
+    # fingerprint, subject, count, page of stories (with their photos), bylines
     for url in ("/tags/russia/", "/people/often-seen/"):
-        with django_assert_num_queries(4):
+        with django_assert_num_queries(5):
             response = client.get(url)
         assert response.status_code == 200
         assert response.content.decode().count("<picture>") == min(count, 20)

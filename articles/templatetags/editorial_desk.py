@@ -6,6 +6,7 @@ from django import template
 from django.db.models import QuerySet
 from django.urls import reverse
 
+from articles.bylines import Author
 from articles.models import Article
 
 register = template.Library()
@@ -40,6 +41,7 @@ def editorial_desk(context):
     )
     return {
         "sections": [
+            *my_stories(user, articles),
             DeskSection(
                 "Drafts",
                 "publication=draft",
@@ -66,3 +68,31 @@ def editorial_desk(context):
             ),
         ]
     }
+
+
+def my_stories(user, articles):
+    """The signed-in editor's own drafts, scheduled and published stories, when
+    their account is an author's (articles/bylines.py); first on the page."""
+    mine = articles.filter(bylines__author__user=user)
+    if not Author.objects.filter(user=user).exists():
+        return []
+    return [
+        DeskSection(
+            "My drafts",
+            "author=mine&publication=draft",
+            mine.filter(status=Article.Status.DRAFT).order_by("-updated_at"),
+            "updated",
+        ),
+        DeskSection(
+            "My scheduled stories",
+            "author=mine&publication=scheduled",
+            mine.scheduled().order_by("published_at", "id"),
+            "published",
+        ),
+        DeskSection(
+            "My published stories",
+            "author=mine&publication=published",
+            mine.published(),
+            "published",
+        ),
+    ]

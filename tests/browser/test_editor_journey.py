@@ -4,8 +4,9 @@ import re
 
 from playwright.sync_api import expect
 
-from articles.models import Article
+from articles.models import Article, Topic
 from tests.browser.checks import watch_for_problems
+from tests.test_images import make_image, photo_bytes
 
 HEADLINE = "Harbour bridge reopens after repairs"
 SLUG = "harbour-bridge-reopens-after-repairs"
@@ -15,6 +16,8 @@ CAPTION = "The first bus crosses the reopened bridge."
 CREDIT = "Photo: Jo Bloggs"
 TOPICS = {"Transport": "transport", "City council": "city-council"}
 PERSON = ("Ada Lovelace", "ada-lovelace")
+PHOTO_CAPTION = "The bridge at dawn"
+PHOTO_ALT = "A bus crossing a suspension bridge"
 LINKS = [
     ("Bridge closed for repairs", "https://example.org/bridge-closed"),
     ("How the cables were replaced", "https://example.org/cables"),
@@ -52,6 +55,11 @@ def assert_reader_sees_figure_topics_person_and_links(reader):
 
 def test_editor_publishes_a_story_a_reader_then_sees(page, reader, editor, screenshot):
     assert not editor.is_superuser
+    Topic.objects.create(name=list(TOPICS)[0])
+    photo = make_image(
+        photo_bytes(1200, 800), caption=PHOTO_CAPTION, alt_text=PHOTO_ALT
+    )
+    make_image(photo_bytes(800, 600), caption="A cat on a wall")
     problems = watch_for_problems(page)
     reader_problems = watch_for_problems(reader)
 
@@ -79,7 +87,42 @@ def test_editor_publishes_a_story_a_reader_then_sees(page, reader, editor, scree
     page.get_by_label("Image caption").fill(CAPTION)
     page.get_by_label("Image credit").fill(CREDIT)
     expect(page.get_by_label("Status")).to_have_value("draft")
-    page.get_by_role("textbox", name="Topics").fill(", ".join(TOPICS))
+
+    # Topics are chosen, never typed: the stored one through the autocomplete,
+    # the new one through the "+" popup, which only editors who may add
+    # topics get.
+    existing, new = list(TOPICS)
+    topics = page.locator("#id_tags + .select2")
+    topics.click()
+    topics.locator(".select2-search__field").press_sequentially(existing[:5])
+    page.get_by_role("option", name=existing).click()
+    with page.expect_popup() as popup_opened:
+        page.locator("#add_id_tags").click()
+    topic_form = popup_opened.value
+    topic_form.get_by_label("Name").press_sequentially(new)
+    with topic_form.expect_event("close"):
+        topic_form.get_by_role("button", name="Save", exact=True).click()
+    expect(topics.locator(".select2-selection__choice")).to_have_count(2)
+    expect(topics).to_contain_text(new)
+    # A typo finds nothing to choose, so it cannot become a topic.
+    topics.click()
+    topics.locator(".select2-search__field").press_sequentially("Transprot")
+    expect(page.locator(".select2-results__message")).to_have_text("No results found")
+    topics.locator(".select2-search__field").press("Escape")
+
+    # The lead image, from the picker's thumbnails in a popup.
+    with page.expect_popup() as popup_opened:
+        page.get_by_role("link", name="Browse the photo library").click()
+    picker = popup_opened.value
+    picker.get_by_label("Search captions, credits and alt text").fill("bridge")
+    picker.get_by_role("button", name="Search").click()
+    screenshot("photo-picker", picker)
+    with picker.expect_event("close"):
+        picker.get_by_role("button", name=f"Choose {PHOTO_CAPTION}").click()
+    expect(page.locator("#id_lead_image + .select2")).to_contain_text(PHOTO_CAPTION)
+    expect(page.locator(".lead-image-thumbnail")).to_have_attribute(
+        "src", re.compile(r"/media/images/renditions/")
+    )
 
     # The person, through the select2 autocomplete: type, pick from the list.
     people = page.locator("#id_people + .select2")
@@ -98,6 +141,18 @@ def test_editor_publishes_a_story_a_reader_then_sees(page, reader, editor, scree
         page.locator(f'[name="related_links-{number}-title"]').fill(title)
         page.locator(f'[name="related_links-{number}-url"]').fill(url)
     screenshot("article-form")
+
+    # Preview, in a new tab, before anything is saved.
+    with page.expect_popup() as preview_opened:
+        page.get_by_role("button", name="Preview").click()
+    preview = preview_opened.value
+    expect(preview.get_by_role("heading", level=1)).to_have_text(HEADLINE)
+    expect(preview.get_by_role("status")).to_contain_text("Preview of unsaved changes.")
+    expect(preview.locator("figure img")).to_have_attribute("alt", PHOTO_ALT)
+    screenshot("preview", preview)
+    preview.close()
+    assert not Article.objects.exists()
+
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page.locator(".messagelist .success")).to_contain_text("was added")
     screenshot("saved-as-draft")
@@ -113,6 +168,7 @@ def test_editor_publishes_a_story_a_reader_then_sees(page, reader, editor, scree
     assert sorted(article.tags.names()) == sorted(TOPICS)
     assert [person.name for person in article.people.all()] == [PERSON[0]]
     assert [(link.title, link.url) for link in article.related_links.all()] == LINKS
+    assert article.lead_image == photo
 
     # A reader cannot see the draft.
     response = reader.goto(article.get_absolute_url())

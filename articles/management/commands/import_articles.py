@@ -2,6 +2,7 @@ from collections import Counter
 
 from django.core.management.base import BaseCommand, CommandError
 
+from articles.bylines import byline_slug
 from articles.importers import ArticleImporter, ImportRefused, expand_paths
 from newsroom.sqlite import write_burst
 
@@ -47,6 +48,14 @@ class Command(BaseCommand):
             "(count them unchanged); only add new ones.",
         )
 
+        parser.add_argument(
+            "--byline",
+            metavar="NAME",
+            help="Credit the stories to this author (created if missing, with a "
+            "slug from the name). A stored story is credited only while it has "
+            "no author: bylines editors set are left alone.",
+        )
+
     def handle(self, *args, **options):
         verbosity = options["verbosity"]
         dry_run = options["dry_run"]
@@ -56,7 +65,16 @@ class Command(BaseCommand):
                 "Nothing to import: no *.txt files in " + ", ".join(options["paths"])
             )
 
+        byline = options["byline"]
+        if byline is not None:
+            byline = byline.strip()
+            if not byline_slug(byline):
+                raise CommandError(
+                    f"--byline {options['byline']!r}: give an author's name "
+                    "(with letters or digits)."
+                )
         importer = ArticleImporter(
+            byline=byline,
             draft=options["draft"],
             dry_run=dry_run,
             new_only=options["new_only"],
