@@ -23,6 +23,7 @@ from articles import (
     admin_preview,
     admin_search,
     bulk,
+    conflicts,
     history,
     image_picker,
     renditions,
@@ -86,7 +87,7 @@ class OriginFilter(admin.SimpleListFilter):
         return queryset
 
 
-class ArticleAdminForm(forms.ModelForm):
+class ArticleAdminForm(conflicts.VersionCheckedForm):
     minor_edit = forms.BooleanField(
         required=False,
         label="Minor edit",
@@ -139,7 +140,7 @@ def topic_choice_field(db_field, admin_site, request):
 
 
 @admin.register(Article)
-class ArticleAdmin(VersionAdmin):
+class ArticleAdmin(conflicts.EditConflictAdmin, VersionAdmin):
     form = ArticleAdminForm
     object_history_template = "admin/articles/article/object_history.html"
     change_list_template = "admin/articles/article/change_list.html"
@@ -167,7 +168,20 @@ class ArticleAdmin(VersionAdmin):
     actions = bulk.ARTICLE_ACTIONS
     readonly_fields = ["source", "created_at", "updated_at", "content_updated_at"]
     fieldsets = [
-        (None, {"fields": ["headline", "slug", "standfirst", "body", "minor_edit"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "headline",
+                    "slug",
+                    "standfirst",
+                    "body",
+                    "minor_edit",
+                    # Hidden: what the form was opened at (articles/conflicts.py).
+                    ("opened_version", "opened_rows"),
+                ]
+            },
+        ),
         ("Photo", {"fields": ["lead_image", "image_caption", "image_credit"]}),
         ("Publishing", {"fields": ["status", "published_at"]}),
         ("Topics and people", {"fields": ["tags", "people"]}),

@@ -8,7 +8,13 @@ class ArticlesConfig(AppConfig):
 
     def ready(self):
         # Receivers that must run however a change arrives (admin, import, code).
-        from articles import history, redirects, search, signals  # noqa: F401
+        from articles import (  # noqa: F401
+            conflicts,
+            history,
+            redirects,
+            search,
+            signals,
+        )
         from articles.models import Article, Author, Person, Topic
 
         redirects.connect_signals(Article, Topic, Person, Author)

@@ -342,7 +342,7 @@ def touch_corrected_article(sender, instance, **kwargs):
 
 # Reading revisions back: snapshots and field-by-field differences.
 
-UNTRACKED_FIELDS = {"id", "created_at", "updated_at", "content_updated_at"}
+UNTRACKED_FIELDS = {"id", "created_at", "updated_at", "content_updated_at", "version"}
 TOPICS, PEOPLE, LINKS = "Topics", "People", "Related links"
 
 

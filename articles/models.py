@@ -6,8 +6,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models, transaction
+from django.db import models, router, transaction
 from django.db.models import Max, Min
+from django.db.models.functions import Now
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from django.urls import reverse
@@ -51,8 +52,9 @@ class Person(models.Model):
         help_text='One line on who they are, e.g. "President of Russia".',
     )
     bio = models.TextField(blank=True, help_text="A short biography for their page.")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    # The database's own defaults serve raw saves (loaddata), which skip auto_now.
+    created_at = models.DateTimeField(auto_now_add=True, db_default=Now())
+    updated_at = models.DateTimeField(auto_now=True, db_default=Now())
 
     class Meta:
         ordering = ["name"]
@@ -224,6 +226,13 @@ class Article(models.Model):
         help_text="When the headline, standfirst or body last changed after "
         'publication (the page\'s "Updated" notice); minor edits leave it alone.',
     )
+    version = models.PositiveIntegerField(
+        default=1,
+        editable=False,
+        help_text="Moves on every change to the story, its topics, people, related "
+        "links or corrections, however made; the admin compares it to catch "
+        "edit conflicts (articles/conflicts.py).",
+    )
 
     objects = ArticleQuerySet.as_manager()
 
@@ -239,7 +248,25 @@ class Article(models.Model):
 
     def save(self, *args, **kwargs):
         self.prepare_to_save()
-        super().save(*args, **kwargs)
+        if self._state.adding:
+            super().save(*args, **kwargs)
+            return
+        using = kwargs.get("using") or router.db_for_write(Article, instance=self)
+        with transaction.atomic(using=using, savepoint=False):
+            # Every form opened before this save is now out of date. Counted on
+            # from the stored version under the row lock, so that a save from
+            # an older copy still moves it past every change made since.
+            stored = (
+                Article._base_manager.using(using)
+                .select_for_update()
+                .filter(pk=self.pk)
+                .values_list("version", flat=True)
+                .first()
+            )
+            self.version = (self.version if stored is None else stored) + 1
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "version"}
+            super().save(*args, **kwargs)
 
     def get_absolute_url(self):
         return reverse("articles:detail", kwargs={"slug": self.slug})
