@@ -357,33 +357,38 @@ class ArticleAdmin(conflicts.EditConflictAdmin, VersionAdmin):
                         .get(pk=article.pk)
                     )
                 state = history.revision_state(article, version)
-                if recovering:
-                    article = self._as_recorded(article, state, recovering)
-                form = ModelForm(request.POST, request.FILES, instance=article)
+                form = ModelForm(
+                    request.POST,
+                    request.FILES,
+                    instance=self._form_instance(article, state, recovering),
+                )
                 if form.is_valid():
-                    return self._restore(request, form, state, recovering)
+                    return self._restore(request, form, state, article.pk)
         else:
             state = history.revision_state(article, version)
             form = ModelForm(
-                instance=self._as_recorded(article, state, recovering),
+                instance=self._form_instance(article, state, recovering),
                 initial={"tags": state.topics, "people": state.person_ids},
             )
         return self._restore_form(request, article, form, fieldsets, state, recovering)
 
-    def _as_recorded(self, article, state, recovering):
-        """The article, unsaved, with the revision's own field values (and, for
-        a deleted one, the file it was imported from)."""
+    def _form_instance(self, article, state, recovering):
+        """What the form edits: the article (unsaved) with the revision's own
+        field values. A deleted one is a new article, with the file it was
+        imported from, until it is saved under its old key."""
         if recovering:
-            article.source = state.version.field_dict.get("source", "")
+            article = self.model(source=state.version.field_dict.get("source", ""))
         for attname, value in state.fields.items():
             setattr(article, attname, value)
         return article
 
-    def _restore(self, request, form, state, recovering):
+    def _restore(self, request, form, state, article_pk):
         """Save the validated restore form and the revision's related links."""
+        recovering = form.instance.pk is None
         done = "Recovered" if recovering else "Restored"
         when = self._revision_date(state)
         article = self.save_form(request, form, change=not recovering)
+        article.pk = article_pk
         self.save_model(request, article, form, change=not recovering)
         form.save_m2m()
         history.restore_links(article, state.links)
@@ -442,7 +447,9 @@ class ArticleAdmin(conflicts.EditConflictAdmin, VersionAdmin):
             obj=None if recovering else article,
             form_url=request.path,
         )
-        response.template_name = "admin/articles/article/revision_form.html"
+        if getattr(form, "conflict", None) is None:
+            # Not the edit-conflict page (articles/conflicts.py): the restore form.
+            response.template_name = "admin/articles/article/revision_form.html"
         return response
 
     def _revision_date(self, state):

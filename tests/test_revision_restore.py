@@ -442,3 +442,26 @@ def test_a_field_an_old_revision_did_not_record_keeps_its_current_value(
 
     article.refresh_from_db()
     assert (article.headline, article.image_credit) == ("Old", "Agency")
+
+
+def test_a_restore_opened_before_someone_elses_save_shows_the_conflict(
+    editor_client,
+):
+    """The restore form carries the version it was opened at, as the change
+    form does (articles/conflicts.py): a save in between is not overwritten."""
+    article = make_article(headline="First")
+    edit_in_admin(editor_client, article)
+    version = article_history(article)[-1].version
+    edit_in_admin(editor_client, article, headline="Second")
+    opened = form_data(
+        editor_client.get(revision_url(article, version)).content.decode(),
+        "article_form",
+    )
+    edit_in_admin(editor_client, article, headline="Third, meanwhile")
+
+    response = editor_client.post(revision_url(article, version), opened)
+
+    assert response.status_code == 409
+    assert 'id="article_conflict_form"' in response.content.decode()
+    article.refresh_from_db()
+    assert article.headline == "Third, meanwhile"
