@@ -622,6 +622,8 @@ WORD_DIFF_BUDGET = 1_000_000
 
 _PARAGRAPH_BREAK = re.compile(r"(\n[^\S\n]*\n\s*)")
 _SPACES = re.compile(r"(\s+)")
+# An opcode of our own: a stretch too long to compare, shown replaced.
+REPLACED_WHOLE = "replaced whole"
 
 
 def marked_difference(before, after):
@@ -687,7 +689,7 @@ class _Budget:
 def _opcodes(old, new, *, autojunk, budget=None):
     """SequenceMatcher's opcodes for two lists, after matching the items both
     begin and end with (one edit in a long story is then a single comparison).
-    When the middle's pairs do not fit the `budget`, it is one replacement."""
+    When the middle's pairs do not fit the `budget`, it is one REPLACED_WHOLE."""
     shorter = min(len(old), len(new))
     head = 0
     while head < shorter and old[head] == new[head]:
@@ -699,7 +701,7 @@ def _opcodes(old, new, *, autojunk, budget=None):
     if head:
         yield "equal", 0, head, 0, head
     if budget is not None and not budget.spend(len(old_middle) * len(new_middle)):
-        middle = [("replace", 0, len(old_middle), 0, len(new_middle))]
+        middle = [(REPLACED_WHOLE, 0, len(old_middle), 0, len(new_middle))]
     else:
         matcher = difflib.SequenceMatcher(
             None, old_middle, new_middle, autojunk=autojunk
@@ -731,39 +733,63 @@ def _trailing_gap(paragraphs):
 
 
 def _marked_words(before, after, budget):
-    """One changed stretch marked word by word; when its word pairs do not fit
-    the budget, what lies between the words both begin and end with is marked
-    as replaced, whole."""
-    # Words at even places, the spaces between them at odd ones.
-    old_pieces, new_pieces = _SPACES.split(before), _SPACES.split(after)
+    """One changed stretch marked word by word. In a run of words replaced by
+    others, they pair one to one and the last pair takes what is left of the
+    longer side; words only removed or added are one mark. When the stretch's
+    word pairs do not fit the budget, what lies between the words both begin
+    and end with is marked as replaced, whole."""
+    old_pieces, new_pieces = _pieces(before), _pieces(after)
     old_html, new_html = [], []
     for operation, old_start, old_end, new_start, new_end in _opcodes(
         old_pieces[::2], new_pieces[::2], autojunk=False, budget=budget
     ):
-        tag = None if operation == "equal" else ("del", "ins")
-        old_html.append(_run(old_pieces, old_start, old_end, tag and tag[0]))
-        new_html.append(_run(new_pieces, new_start, new_end, tag and tag[1]))
+        if operation == "equal":
+            old_html.append(escape(_words(old_pieces, old_start, old_end, True)))
+            new_html.append(escape(_words(new_pieces, new_start, new_end, True)))
+            continue
+        paired = 0
+        if operation == "replace":
+            paired = min(old_end - old_start, new_end - new_start) - 1
+        for offset in range(paired):
+            old_html.append(_marked(old_pieces, old_start + offset, 1, "del"))
+            new_html.append(_marked(new_pieces, new_start + offset, 1, "ins"))
+        old_html.append(
+            _marked(old_pieces, old_start + paired, old_end - old_start - paired, "del")
+        )
+        new_html.append(
+            _marked(new_pieces, new_start + paired, new_end - new_start - paired, "ins")
+        )
     return "".join(old_html), "".join(new_html)
 
 
-def _run(pieces, start, end, tag):
-    """Words `start` to `end` with the space after them, the words inside <tag>."""
+def _pieces(text):
+    """Words at even places, the spaces between them at odd ones (none for no
+    text; an empty word first or last where the text begins or ends with a
+    space)."""
+    return _SPACES.split(text) if text else []
+
+
+def _words(pieces, start, end, with_space_after=False):
+    """Words `start` to `end` with the spaces between them (and after them)."""
     if start == end:
         return ""
-    words, after = (
-        "".join(pieces[2 * start : 2 * end - 1]),
-        pieces[2 * end - 1 : 2 * end],
-    )
-    if tag is None:
-        return escape(words + "".join(after))
-    # Spaces at the edges (a text that begins or ends with one) stay outside.
-    core = words.strip()
+    return "".join(pieces[2 * start : 2 * end - (0 if with_space_after else 1)])
+
+
+def _marked(pieces, start, count, tag):
+    """`count` words from `start` inside one <tag>, the spaces around them
+    outside (a text that begins or ends with a space has an empty word there)."""
+    if not count:
+        return ""
+    stretch = _words(pieces, start, start + count)
+    after = "".join(pieces[2 * (start + count) - 1 : 2 * (start + count)])
+    core = stretch.strip()
     if not core:
-        return escape(words + "".join(after))
-    before_core = words[: len(words) - len(words.lstrip())]
-    after_core = words[len(words.rstrip()) :] + "".join(after)
-    return (
-        escape(before_core)
-        + format_html("<{}>{}</{}>", mark_safe(tag), core, mark_safe(tag))
-        + escape(after_core)
-    )
+        return escape(stretch + after)
+    lead = stretch[: len(stretch) - len(stretch.lstrip())]
+    trail = stretch[len(stretch.rstrip()) :]
+    return escape(lead) + _mark(core, tag) + escape(trail + after)
+
+
+def _mark(text, tag):
+    return format_html("<{}>{}</{}>", mark_safe(tag), text, mark_safe(tag))
