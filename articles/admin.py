@@ -1,5 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.contrib.admin.widgets import (
     AutocompleteSelectMultiple,
     RelatedFieldWidgetWrapper,
@@ -14,6 +16,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from reversion.admin import VersionAdmin
+from reversion.models import Version
 from taggit.models import Tag
 
 from articles import (
@@ -160,6 +163,7 @@ def topic_choice_field(db_field, admin_site, request):
 class ArticleAdmin(conflicts.EditConflictAdmin, VersionAdmin):
     form = ArticleAdminForm
     object_history_template = "admin/articles/article/object_history.html"
+    change_list_template = "admin/articles/article/change_list.html"
     list_display = [
         "headline",
         "published",
@@ -263,8 +267,10 @@ class ArticleAdmin(conflicts.EditConflictAdmin, VersionAdmin):
         super().save_model(request, obj, form, change)
 
     # Revisions: the history lists them with what changed; each links to its
-    # field-by-field changes and to reversion's restore form (saving it records
-    # the restore as a new revision).
+    # field-by-field changes and to a restore form (saving it records the
+    # restore as a new revision). reversion's own revision view is not used: it
+    # reverts the whole revision, other articles and deletions included, and
+    # mutes model signals for every thread while it shows the form.
 
     def get_urls(self):
         return [
@@ -320,6 +326,169 @@ class ArticleAdmin(conflicts.EditConflictAdmin, VersionAdmin):
         return TemplateResponse(
             request, "admin/articles/article/revision_changes.html", context
         )
+
+    def revision_view(self, request, object_id, version_id, extra_context=None):
+        """The article's change form filled in as the revision recorded it; saving
+        it restores that article alone (articles/history.py, revision_state)."""
+        article = self.get_object(request, unquote(object_id))
+        if article is None:
+            raise Http404("No such article.")
+        if not self.has_change_permission(request, article):
+            raise PermissionDenied
+        version = (
+            Version.objects.get_for_object(article)
+            .select_related("revision")
+            .filter(pk=version_id)
+            .first()
+        )
+        if version is None:
+            raise Http404("No such revision of this article.")
+        return self._revision_form_view(request, article, version, recovering=False)
+
+    # Recovering deleted articles brings back what a user with the right to
+    # delete took away: only such users may. The form is the restore form.
+
+    def recoverlist_view(self, request, extra_context=None):
+        if not self.has_delete_permission(request):
+            raise PermissionDenied
+        return super().recoverlist_view(request, extra_context)
+
+    def recover_view(self, request, version_id, extra_context=None):
+        if not (
+            self.has_delete_permission(request) and self.has_add_permission(request)
+        ):
+            raise PermissionDenied
+        version = (
+            Version.objects.get_deleted(self.model)
+            .select_related("revision")
+            .filter(pk=version_id)
+            .first()
+        )
+        if version is None:
+            raise Http404("No such deleted article.")
+        article = self.model(pk=self.model._meta.pk.to_python(version.object_id))
+        return self._revision_form_view(request, article, version, recovering=True)
+
+    def _revision_form_view(self, request, article, version, *, recovering):
+        fieldsets = self.get_fieldsets(request, article)
+        ModelForm = self.get_form(
+            request, article, change=True, fields=flatten_fieldsets(fieldsets)
+        )
+        if request.method == "POST":
+            with transaction.atomic(), self.create_revision(request):
+                if not recovering:
+                    article = (
+                        self.get_queryset(request)
+                        .select_for_update()
+                        .get(pk=article.pk)
+                    )
+                state = history.revision_state(article, version)
+                form = ModelForm(
+                    request.POST,
+                    request.FILES,
+                    instance=self._form_instance(article, state, recovering),
+                )
+                if form.is_valid():
+                    return self._restore(request, form, state, article.pk)
+        else:
+            state = history.revision_state(article, version)
+            form = ModelForm(
+                instance=self._form_instance(article, state, recovering),
+                initial={"tags": state.topics, "people": state.person_ids},
+            )
+        return self._restore_form(request, article, form, fieldsets, state, recovering)
+
+    def _form_instance(self, article, state, recovering):
+        """What the form edits: the article (unsaved) with the revision's own
+        field values. A deleted one is a new article, with the file it was
+        imported from, until it is saved under its old key."""
+        if recovering:
+            article = self.model(source=state.version.field_dict.get("source", ""))
+        for attname, value in state.fields.items():
+            setattr(article, attname, value)
+        return article
+
+    def _restore(self, request, form, state, article_pk):
+        """Save the validated restore form and the revision's related links."""
+        recovering = form.instance.pk is None
+        done = "Recovered" if recovering else "Restored"
+        when = self._revision_date(state)
+        article = self.save_form(request, form, change=not recovering)
+        article.pk = article_pk
+        self.save_model(request, article, form, change=not recovering)
+        form.save_m2m()
+        history.restore_links(article, state.links)
+        note = f"{done} from the revision of {when}"
+        if recovering:
+            self.log_addition(request, article, note)
+        else:
+            self.log_change(request, article, note)
+        # The snapshot of the article as it ends, and the comment, last.
+        history.add_to_current_revision(article)
+        history.set_revision_comment(note)
+        message = f"“{article}” was {done.lower()} from the revision of {when}."
+        if state.left_out:
+            message += " Left out, as they no longer exist: " + ", ".join(
+                state.left_out
+            )
+            message += "."
+        self.message_user(request, message, messages.SUCCESS)
+        return HttpResponseRedirect(
+            reverse("admin:articles_article_change", args=[article.pk])
+        )
+
+    def _restore_form(self, request, article, form, fieldsets, state, recovering):
+        admin_form = helpers.AdminForm(
+            form,
+            list(fieldsets),
+            self.get_prepopulated_fields(request, article),
+            self.get_readonly_fields(request, article),
+            model_admin=self,
+        )
+        done = "Recover" if recovering else "Restore"
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{done} the revision of {self._revision_date(state)}",
+            "subtitle": state.version.object_repr if recovering else str(article),
+            "adminform": admin_form,
+            "object_id": article.pk,
+            "original": None if recovering else article,
+            "recovering": recovering,
+            "is_popup": False,
+            "to_field": None,
+            "media": self.media + admin_form.media,
+            "inline_admin_formsets": [],
+            "errors": helpers.AdminErrorList(form, []),
+            "preserved_filters": self.get_preserved_filters(request),
+            "show_save_and_add_another": False,
+            "show_save_and_continue": False,
+            "show_delete": False,
+            "restored_links": state.link_lines,
+            "left_out": state.left_out,
+        }
+        response = self.render_change_form(
+            request,
+            context,
+            change=True,
+            obj=None if recovering else article,
+            form_url=request.path,
+        )
+        if getattr(form, "conflict", None) is None:
+            # Not the edit-conflict page (articles/conflicts.py): the restore form.
+            response.template_name = "admin/articles/article/revision_form.html"
+        return response
+
+    def _revision_date(self, state):
+        return date_format(timezone.localtime(state.date_created), "DATETIME_FORMAT")
+
+    def changelist_view(self, request, extra_context=None):
+        # Not reversion's changelist_view, which wraps the page in one revision:
+        # bulk actions record a revision for each article they change.
+        context = {
+            "has_recover_permission": self.has_delete_permission(request),
+            **(extra_context or {}),
+        }
+        return admin.ModelAdmin.changelist_view(self, request, context)
 
     def _revision_url(self, article, entry, suffix):
         return reverse(

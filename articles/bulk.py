@@ -3,7 +3,8 @@
 Every action first shows a confirmation page with the count (and, where needed, a
 choice of topic, person or surviving topic); the change then runs in one
 transaction through save() and the relation managers, so the signals that keep
-slug history, revisions and the page cache right see every row.
+slug history and the page cache right see every row. Each changed article gets a
+revision of its own: restoring it later changes that article alone.
 """
 
 from collections.abc import Callable
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.db import transaction
 from django.template.response import TemplateResponse
 
 from articles import history, redirects
@@ -199,21 +201,24 @@ def article_action(change):
                 form=form,
             )
         choice = form.cleaned_data.get("choice")
-        count = changed = 0
-        refused = {}
-        with history.revision_context(user=request.user):
+        count = 0
+        changed, refused = [], {}
+        with transaction.atomic(), history.revision_written_by_caller():
             for article in articles.select_for_update().prefetch_related(
                 "tags", "people"
             ):
                 count += 1
                 try:
                     if change.apply(article, choice):
-                        history.add_to_current_revision(article)
-                        changed += 1
+                        changed.append(article)
                 except Refused as reason:
                     refused.setdefault(str(reason), []).append(article.headline)
-            message = change.report.format(changed=changed, count=count, choice=choice)
-            history.set_revision_comment(f"Bulk change: {message}")
+            message = change.report.format(
+                changed=len(changed), count=count, choice=choice
+            )
+            history.record_each(
+                changed, user=request.user, comment=f"Bulk change: {message}"
+            )
         modeladmin.message_user(request, message, messages.SUCCESS)
         for reason, headlines in refused.items():
             modeladmin.message_user(
@@ -276,24 +281,27 @@ def merge_topics(survivor, topics, user=None):
     )
     names = ", ".join(topic.name for topic in retired)
     comment = f'Merged topic(s) {names} into "{survivor}"'
-    retagged = 0
-    with history.revision_context(user=user, comment=comment):
-        articles = Article.objects.filter(
-            pk__in=list(
-                Article.objects.filter(tags__in=retired).values_list("pk", flat=True)
+    with transaction.atomic(), history.revision_written_by_caller():
+        articles = list(
+            Article.objects.filter(
+                pk__in=list(
+                    Article.objects.filter(tags__in=retired).values_list(
+                        "pk", flat=True
+                    )
+                )
             )
         )
         for article in articles:
             article.tags.add(survivor)
             article.tags.remove(*retired)
-            history.add_to_current_revision(article)
-            retagged += 1
+        history.record_each(articles, user=user, comment=comment)
         survivor.keywords = keywords
         survivor.description = "\n\n".join(descriptions)
         survivor.save()
         redirects.redirect_to_survivor(survivor, retired)
         for topic in retired:
             topic.delete()
+    retagged = len(articles)
     return retagged
 
 

@@ -162,9 +162,10 @@ def remember_deleted_source(sender, instance, using, **kwargs):
 
 
 @receiver(post_save, sender=Article, dispatch_uid="recovered-story-finds-its-source")
-def relink_recovered_story(sender, instance, raw, using, **kwargs):
-    """A deleted story recovered from its revisions is the file's story again."""
-    if raw and instance.source:
+def relink_recovered_story(sender, instance, created, raw, using, **kwargs):
+    """A deleted story recovered from its revisions (saved anew by the admin's
+    recover form, or raw) is the file's story again."""
+    if (created or raw) and instance.source:
         ImportedSource.objects.using(using).filter(
             name=instance.source, article__isnull=True
         ).update(article=instance, deleted_by="", deleted_at=None)

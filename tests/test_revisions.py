@@ -161,7 +161,7 @@ def test_restore_brings_back_headline_body_tags_people_and_links(editor_client):
     ]
     entries = article_history(article)
     assert len(entries) == 3
-    assert entries[-1].revision.comment.startswith("Reverted to previous version")
+    assert entries[-1].revision.comment.startswith("Restored from the revision of")
     assert set(entries[-1].changed) >= {"Headline", "Body", "Topics", "People"}
 
 
