@@ -117,4 +117,4 @@ def test_importer_holds_the_stories_row_until_its_file_commits(
     [error] = errors
     assert isinstance(error, DatabaseError)
     assert "could not obtain lock" in str(error)
-    assert Article.objects.get().body == "The wire's new body."
+    assert Article.objects.get().body == "<p>The wire's new body.</p>"

@@ -18,7 +18,10 @@ def test_editor_resolves_an_edit_conflict_field_by_field(
     problems = watch_for_problems(page)
     log_in(page, editor, "pw-editor-1")
     page.goto(f"/admin/articles/article/{article.pk}/change/")
-    page.get_by_label("Body").fill("The ferry now leaves at nine.")
+    editor_box = page.get_by_role("textbox", name="Body")  # the rich-text editor
+    editor_box.click()
+    editor_box.press("Control+a")
+    editor_box.press_sequentially("The ferry now leaves at nine.")
 
     # Meanwhile someone else retitles the story.
     stored = Article.objects.get(pk=article.pk)
@@ -46,4 +49,4 @@ def test_editor_resolves_an_edit_conflict_field_by_field(
     problems.assert_none()
     article.refresh_from_db()
     assert article.headline == "Ferry timetable changes from Monday"
-    assert article.body == "The ferry now leaves at nine."
+    assert article.body == "<p>The ferry now leaves at nine.</p>"
