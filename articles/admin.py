@@ -420,6 +420,7 @@ class ArticleAdmin(conflicts.EditConflictAdmin, VersionAdmin):
         history.restore_links(article, state.links)
         note = f"{done} from the revision of {when}"
         if recovering:
+            wire.relink_recovered(article)
             self.log_addition(request, article, note)
         else:
             self.log_change(request, article, note)

@@ -28,7 +28,7 @@ import stat
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 from anyascii import anyascii
@@ -94,7 +94,7 @@ class ParsedArticle:
     image_credit: str = ""
     related: tuple[RelatedStory, ...] = ()
 
-    @property
+    @cached_property  # Read several times per file; a frozen dataclass keeps it.
     def body(self):
         """One <p> per paragraph, its text escaped (Article.body is HTML)."""
         return richtext.from_paragraphs(self.paragraphs)

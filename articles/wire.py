@@ -162,13 +162,20 @@ def remember_deleted_source(sender, instance, using, **kwargs):
 
 
 @receiver(post_save, sender=Article, dispatch_uid="recovered-story-finds-its-source")
-def relink_recovered_story(sender, instance, created, raw, using, **kwargs):
-    """A deleted story recovered from its revisions (saved anew by the admin's
-    recover form, or raw) is the file's story again."""
-    if (created or raw) and instance.source:
+def relink_recovered_story(sender, instance, raw, using, **kwargs):
+    """A story saved raw (reversion's revert, loaddata) is its file's again."""
+    if raw:
+        relink_recovered(instance, using)
+
+
+def relink_recovered(article, using=None):
+    """A deleted story recovered from its revisions is the file's story again.
+    (The admin's recover form calls this; a post_save for every new story would
+    cost the importer a query each.)"""
+    if article.source:
         ImportedSource.objects.using(using).filter(
-            name=instance.source, article__isnull=True
-        ).update(article=instance, deleted_by="", deleted_at=None)
+            name=article.source, article__isnull=True
+        ).update(article=article, deleted_by="", deleted_at=None)
 
 
 # What editors see and do ----------------------------------------------------------
