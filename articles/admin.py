@@ -29,6 +29,7 @@ from articles import (
     renditions,
     wire,
 )
+from articles.admin_names import NamedColumnsMixin, NamedInputsMixin
 from articles.body_editor import BodyEditorWidget
 from articles.bylines import authors_of, bylines_prefetch
 from articles.bylines_admin import AuthorFilter, BylineInline
@@ -38,7 +39,7 @@ from articles.models import Article, Correction, Image, Person, RelatedLink, Top
 admin.site.unregister(Tag)
 
 
-class RelatedLinkInline(admin.TabularInline):
+class RelatedLinkInline(NamedColumnsMixin, admin.TabularInline):
     model = RelatedLink
     fk_name = "article"
     extra = 0
@@ -47,7 +48,7 @@ class RelatedLinkInline(admin.TabularInline):
     ordering = ["position", "id"]
 
 
-class CorrectionInline(admin.StackedInline):
+class CorrectionInline(NamedInputsMixin, admin.StackedInline):
     model = Correction
     extra = 0
     fields = ["kind", "published_at", "text"]
@@ -160,7 +161,7 @@ def topic_choice_field(db_field, admin_site, request):
 
 
 @admin.register(Article)
-class ArticleAdmin(conflicts.EditConflictAdmin, VersionAdmin):
+class ArticleAdmin(NamedInputsMixin, conflicts.EditConflictAdmin, VersionAdmin):
     form = ArticleAdminForm
     object_history_template = "admin/articles/article/object_history.html"
     change_list_template = "admin/articles/article/change_list.html"
@@ -501,7 +502,10 @@ class ArticleAdmin(conflicts.EditConflictAdmin, VersionAdmin):
     # (articles/wire.py).
 
     class Media:
-        css = {"all": ["css/admin-wire.css"]}
+        # The form's names for Select2's boxes and the inlines' first column,
+        # underlined breadcrumbs: files, not inline code (the CSP forbids it).
+        css = {"all": ["css/admin-wire.css", "css/admin-article-form.css"]}
+        js = ["js/admin-article-form.js"]
 
     def delete_model(self, request, obj):
         with wire.deletions_by(request.user):

@@ -4,10 +4,11 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.db.models import Count
 
+from articles.admin_names import NamedColumnsMixin
 from articles.bylines import Author, Byline
 
 
-class BylineInline(admin.TabularInline):
+class BylineInline(NamedColumnsMixin, admin.TabularInline):
     """The article's authors in order: a number each, so no JavaScript is needed
     to reorder them."""
 

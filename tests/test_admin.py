@@ -82,6 +82,19 @@ def test_article_form_has_related_links_inline_and_people_autocomplete(editor_cl
     assert 'data-field-name="people"' in html
 
 
+def test_article_form_names_inline_cells_and_date_time_halves(editor_client):
+    # Without JavaScript too: a tabular inline's cells have a column header,
+    # no <label>, and a date-time field's halves only "Date:" and "Time:".
+    response = editor_client.get(reverse("admin:articles_article_add"))
+    html = response.content.decode()
+    assert 'aria-label="Position"' in html
+    assert 'aria-label="Author"' in html
+    assert 'aria-label="Target"' in html
+    assert 'aria-label="Published at date"' in html
+    assert 'aria-label="Published at time"' in html
+    assert "js/admin-article-form" in html
+
+
 def count_changelist_queries(client):
     with CaptureQueriesContext(connection) as queries:
         response = client.get(reverse("admin:articles_article_changelist"))
