@@ -41,7 +41,12 @@ from django.utils.functional import cached_property
 from reversion.models import Version
 from taggit.managers import TaggableManager
 
-from articles.history import body_difference, field_label, marked_difference
+from articles.history import (
+    body_difference,
+    display_value,
+    field_label,
+    marked_difference,
+)
 from articles.models import Article, Byline, Correction, RelatedLink, TaggedArticle
 
 # Rows edited inline on the change form: a change to them by anyone else since the
@@ -224,13 +229,10 @@ def shown(model_field, value):
     """A value as the conflict page shows it."""
     if model_field.many_to_many:
         return ", ".join(sorted((str(item) for item in value or []), key=str.lower))
-    if value is None or value == "":
-        return ""
-    if model_field.choices:
-        return str(dict(model_field.flatchoices).get(value, value))
     if hasattr(value, "tzinfo"):
+        # To the second: two saves a minute apart must not look the same.
         return date_format(timezone.localtime(value), "j F Y, H:i:s")
-    return str(value).replace("\r\n", "\n")
+    return display_value(model_field, value).replace("\r\n", "\n")
 
 
 def stored_value(model_field, article):

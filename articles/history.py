@@ -441,7 +441,7 @@ def _snapshot(version, related_versions, names):
     """Label -> text of everything an editor can change, as of this version."""
     fields = version.field_dict
     snapshot = {
-        field_label(field): _display(field, fields.get(field.attname))
+        field_label(field): display_value(field, fields.get(field.attname))
         for field in tracked_fields()
     }
     related = [v.field_dict for v in related_versions]
@@ -470,7 +470,8 @@ def _link_text(link, names):
     return f"{text}: {summary}" if summary else text
 
 
-def _display(field, value):
+def display_value(field, value):
+    """A field's value as editors read it in a diff (choices by label)."""
     if value is None or value == "":
         return ""
     if field.choices:
