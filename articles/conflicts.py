@@ -45,6 +45,7 @@ from articles.history import (
     body_difference,
     display_value,
     field_label,
+    link_line,
     marked_difference,
 )
 from articles.models import Article, Byline, Correction, RelatedLink, TaggedArticle
@@ -259,9 +260,7 @@ def current_article(article_id):
 def row_text(row):
     if isinstance(row, RelatedLink):
         where = row.url or (row.target.headline if row.target_id else "")
-        text = f"{row.title} — {where}" if where else row.title
-        summary = " ".join(row.summary.split())
-        return f"{text}: {summary}" if summary else text
+        return link_line(row.title, where, row.summary)
     if isinstance(row, Correction):
         return f"{row}: {' '.join(row.text.split())}"
     if isinstance(row, Byline):

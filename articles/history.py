@@ -463,10 +463,14 @@ def _snapshot(version, related_versions, names):
 
 
 def _link_text(link, names):
-    """One line per link: its title, where it leads, and its summary if any."""
     where = link["url"] or names["targets"].get(link["target_id"], "")
-    text = f"{link['title']} — {where}" if where else link["title"]
-    summary = " ".join(link.get("summary", "").split())
+    return link_line(link["title"], where, link.get("summary", ""))
+
+
+def link_line(title, where, summary):
+    """One line per link: its title, where it leads, and its summary if any."""
+    text = f"{title} — {where}" if where else title
+    summary = " ".join(summary.split())
     return f"{text}: {summary}" if summary else text
 
 
