@@ -44,24 +44,7 @@ def editorial_desk(context):
     return {
         "sections": [
             *my_stories(user, articles),
-            DeskSection(
-                "Drafts",
-                "publication=draft",
-                articles.filter(status=Article.Status.DRAFT).order_by("-updated_at"),
-                "updated",
-            ),
-            DeskSection(
-                "Scheduled",
-                "publication=scheduled",
-                articles.scheduled().order_by("published_at", "id"),
-                "published",
-            ),
-            DeskSection(
-                "Latest published",
-                "publication=published",
-                articles.published(),
-                "published",
-            ),
+            *by_publication(articles, ["Drafts", "Scheduled", "Latest published"]),
             DeskSection(
                 "Latest imports",
                 "origin=imported",
@@ -79,25 +62,38 @@ def my_stories(user, articles):
     mine = articles.filter(bylines__author__user=user)
     if not Author.objects.filter(user=user).exists():
         return []
+    titles = ["My drafts", "My scheduled stories", "My published stories"]
+    return by_publication(mine, titles, "author=mine&")
+
+
+# Each publication state: its change-list filter value, its stories in the
+# order the desk lists them, and the time shown beside each.
+PUBLICATION_STATES = [
+    (
+        "draft",
+        lambda articles: articles.filter(status=Article.Status.DRAFT).order_by(
+            "-updated_at"
+        ),
+        "updated",
+    ),
+    (
+        "scheduled",
+        lambda articles: articles.scheduled().order_by("published_at", "id"),
+        "published",
+    ),
+    ("published", lambda articles: articles.published(), "published"),
+]
+
+
+def by_publication(articles, titles, filter_prefix=""):
+    """One section per publication state (draft, scheduled, published)."""
     return [
         DeskSection(
-            "My drafts",
-            "author=mine&publication=draft",
-            mine.filter(status=Article.Status.DRAFT).order_by("-updated_at"),
-            "updated",
-        ),
-        DeskSection(
-            "My scheduled stories",
-            "author=mine&publication=scheduled",
-            mine.scheduled().order_by("published_at", "id"),
-            "published",
-        ),
-        DeskSection(
-            "My published stories",
-            "author=mine&publication=published",
-            mine.published(),
-            "published",
-        ),
+            title, f"{filter_prefix}publication={state}", select(articles), shown
+        )
+        for title, (state, select, shown) in zip(
+            titles, PUBLICATION_STATES, strict=True
+        )
     ]
 
 
