@@ -67,6 +67,8 @@ INSTALLED_APPS = [
     "taggit",
     "reversion",
     "axes",
+    "django_tasks",
+    "django_tasks_db",
     # Only for its static files: the ProseMirror build of the body editor.
     "django_prose_editor",
     "articles",
@@ -160,6 +162,18 @@ else:
             "OPTIONS": {"MAX_ENTRIES": 5000},
         }
     }
+
+# Background work (Django's task API, backported by django-tasks): in the
+# database by default, so one machine needs no extra service (`manage.py
+# db_worker` runs it); on Redis with RQ when TASKS_REDIS_URL is set, for several
+# machines (`manage.py rqworker default`).
+TASKS_REDIS_URL = os.environ.get("TASKS_REDIS_URL", "")
+if TASKS_REDIS_URL:
+    INSTALLED_APPS.append("django_rq")
+    RQ_QUEUES = {"default": {"URL": TASKS_REDIS_URL}}
+    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend"}}
+else:
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 # Reader pages (articles/cache.py): browsers keep them briefly, a proxy or CDN
 # a little longer; the app's own copy lasts until the next content change.
