@@ -175,6 +175,13 @@ if TASKS_REDIS_URL:
 else:
     TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
+# Story files editors upload in the admin wait here between their dry run and
+# the background import (articles/ingest/uploads.py): private, outside
+# MEDIA_ROOT, which is served. Several machines running workers must share it.
+IMPORT_UPLOADS_ROOT = Path(
+    os.environ.get("IMPORT_UPLOADS_ROOT", VAR_DIR / "import-uploads")
+)
+
 # Reader pages (articles/cache.py): browsers keep them briefly, a proxy or CDN
 # a little longer; the app's own copy lasts until the next content change.
 PAGE_CACHE_ENABLED = True
