@@ -186,18 +186,26 @@ class Command(BaseCommand):
         def stop_after_the_open_file(signum, frame):
             stop.set()
 
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, stop_after_the_open_file)
+        previous = {
+            signum: signal.signal(signum, stop_after_the_open_file)
+            for signum in (signal.SIGTERM, signal.SIGINT)
+        }
         counts, names = Counter(dict.fromkeys(OUTCOMES, 0)), Counter()
         verbosity = options["verbosity"]
         if verbosity >= 1:
             self.stdout.write(f"Watching {folder} (SIGTERM or Ctrl-C stops).")
-        FolderWatcher(
-            folder,
-            options=self._importer_options(options),
-            stop=stop,
-            on_file=lambda done: self._report(done, counts, names, verbosity, False),
-        ).watch(options["interval"])
+        try:
+            FolderWatcher(
+                folder,
+                options=self._importer_options(options),
+                stop=stop,
+                on_file=lambda done: self._report(
+                    done, counts, names, verbosity, False
+                ),
+            ).watch(options["interval"])
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
         if verbosity >= 1:
             self.stdout.write(f"Stopped watching {folder}: {_summary(counts)}")
 
