@@ -101,7 +101,6 @@ class ImportRunAdmin(ReadOnlyAdmin):
             ImportRun.State.RUNNING,
         )
         extra_context = {
-            "title": str(run) if run else "",
             "refresh_seconds": REFRESH_SECONDS if refresh else None,
             **(extra_context or {}),
         }
@@ -197,10 +196,21 @@ class ImportRunFileAdmin(ReadOnlyAdmin):
     readonly_fields = fields
 
 
+class StoryFilesField(forms.FileField):
+    """Several files at once (uploads.read_upload checks them together)."""
+
+    widget = MultipleFileInput
+
+    def clean(self, data, initial=None):
+        files = [file for file in data or [] if file]
+        if not files:
+            raise forms.ValidationError("Choose the story files or a .zip to upload.")
+        return files
+
+
 class UploadForm(forms.Form):
-    files = forms.FileField(
+    files = StoryFilesField(
         label="Story files",
-        widget=MultipleFileInput,
         help_text="Story files (.txt, each at most "
         f"{MAX_FILE_BYTES // 1024 // 1024} MB) with their photos of the same "
         f"name ({', '.join(PHOTO_EXTENSIONS)}), or one .zip of them. Nothing is "
@@ -211,12 +221,6 @@ class UploadForm(forms.Form):
         required=False,
         help_text="Stories already stored keep their status.",
     )
-
-    def clean_files(self):
-        files = [file for file in self.files.getlist("files") if file]
-        if not files:
-            raise forms.ValidationError("Choose the story files or a .zip to upload.")
-        return files
 
 
 def file_table(files, *, dry_run):

@@ -32,8 +32,8 @@ class ImportRun(models.Model):
 
     started_by = models.CharField(
         max_length=300,
-        help_text='Who or what started the run: a user name, "command" or '
-        '"watch: <folder>".',
+        help_text='Who or what started the run: a user name, "command", or '
+        '"watch: " and the watched folder.',
     )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -41,7 +41,7 @@ class Migration(migrations.Migration):
                 (
                     "started_by",
                     models.CharField(
-                        help_text='Who or what started the run: a user name, "command" or "watch: <folder>".',
+                        help_text='Who or what started the run: a user name, "command", or "watch: " and the watched folder.',
                         max_length=300,
                     ),
                 ),
