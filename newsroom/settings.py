@@ -166,7 +166,7 @@ else:
 # Background work (Django's task API, backported by django-tasks): in the
 # database by default, so one machine needs no extra service (`manage.py
 # db_worker` runs it); on Redis with RQ when TASKS_REDIS_URL is set, for several
-# machines (`manage.py rqworker default`).
+# machines (`manage.py rqworker default --job-class django_tasks_rq.Job`).
 TASKS_REDIS_URL = os.environ.get("TASKS_REDIS_URL", "")
 if TASKS_REDIS_URL:
     INSTALLED_APPS.append("django_rq")
