@@ -154,6 +154,10 @@ class ImportRunAdmin(ReadOnlyAdmin):
             raise Http404("No such upload.")
         if run.state != ImportRun.State.DRY_RUN:
             return redirect(run)  # Confirmed already: its page shows progress.
+        if request.method == "POST" and "discard" in request.POST:
+            if uploads.discard(run):
+                messages.success(request, "The upload was discarded unimported.")
+            return redirect("admin:articles_importrun_changelist")
         if request.method == "POST":
             if uploads.confirm(run):
                 messages.success(

@@ -415,3 +415,19 @@ def test_import_pages_pass_the_nu_html_checker(
         files.append(tmp_path / f"{name}.html")
         files[-1].write_bytes(response.content)
     assert check_files(files) == []
+
+
+def test_an_upload_discarded_after_its_dry_run_leaves_nothing(
+    editor_client, uploads_root
+):
+    post_upload(editor_client, upload("story.txt", story()))
+    run = ImportRun.objects.get()
+
+    response = editor_client.post(
+        reverse("admin:articles_importrun_dry_run", args=[run.pk]), {"discard": "1"}
+    )
+
+    assert response["Location"] == RUNS
+    assert not ImportRun.objects.exists() and not ImportRunFile.objects.exists()
+    assert files_in(uploads_root) == []
+    assert not Article.objects.exists()

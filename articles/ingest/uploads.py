@@ -213,6 +213,17 @@ def confirm(run):
     return True
 
 
+def discard(run):
+    """Drop a dry-run upload the editor does not want: its files and its run."""
+    with transaction.atomic():
+        deleted, _ = ImportRun.objects.filter(
+            pk=run.pk, state=ImportRun.State.DRY_RUN
+        ).delete()
+    if deleted:
+        discard_files(run)
+    return bool(deleted)
+
+
 def import_confirmed(run_id):
     """The background import of a confirmed upload; its files go afterwards."""
     run = ImportRun.objects.get(pk=run_id)

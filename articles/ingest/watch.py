@@ -15,6 +15,7 @@ one poll is one ImportRun, started by "watch: <folder>".
 
 import os
 import stat
+from contextlib import suppress
 from pathlib import Path
 
 from articles.importers import PHOTO_EXTENSIONS
@@ -100,7 +101,8 @@ class FolderWatcher:
             target = self.folder / IMPORTED
         for moved in (path, *photos):
             # Replaces an earlier delivery of the same name: the newest stays.
-            os.replace(moved, target / moved.name)
+            with suppress(FileNotFoundError):  # Taken away meanwhile.
+                os.replace(moved, target / moved.name)
         if self.on_file is not None:
             self.on_file(done)
 
