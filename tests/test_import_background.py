@@ -93,6 +93,7 @@ def token_of(page):
     return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)[1]
 
 
+@pytest.mark.processes
 def test_an_editors_confirmed_upload_is_imported_by_a_real_worker(backend_site):
     backend, site = backend_site
     with site.server(workers=2) as server:

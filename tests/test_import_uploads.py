@@ -387,6 +387,7 @@ def test_a_stories_page_says_which_run_last_brought_it(editor_client, tmp_path):
     )
 
 
+@pytest.mark.processes  # Java runs the checker.
 def test_import_pages_pass_the_nu_html_checker(
     editor_client, recorded_runs, tmp_path, settings
 ):

@@ -185,6 +185,7 @@ print(json.dumps({
 """
 
 
+@pytest.mark.processes
 def test_sigterm_mid_run_finishes_the_open_file_and_leaves_no_half_story(
     tmp_path, prepared_site
 ):
