@@ -305,6 +305,10 @@ def test_staff_without_the_import_permission_cannot_upload(client):
     assert client.get(UPLOAD).status_code == 403
     assert post_upload(client, upload("story.txt", story())).status_code == 403
     assert not ImportRun.objects.exists()
+    # Nor, without the view permission, see the runs.
+    assert client.get(RUNS).status_code == 403
+    assert client.get(FILES).status_code == 403
+    assert "Latest import runs" not in client.get(reverse("admin:index")).text
 
 
 # The record of runs, for editors -----------------------------------------------------

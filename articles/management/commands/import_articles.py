@@ -67,7 +67,6 @@ class Command(BaseCommand):
             "slug from the name). A stored story is credited only while it has "
             "no author: bylines editors set are left alone.",
         )
-
         parser.add_argument(
             "--watch",
             metavar="DIR",
