@@ -188,7 +188,13 @@ class ArticleAdmin(NamedInputsMixin, conflicts.EditConflictAdmin, VersionAdmin):
     autocomplete_fields = ["people", "lead_image"]
     inlines = [BylineInline, RelatedLinkInline, CorrectionInline]
     actions = bulk.ARTICLE_ACTIONS
-    readonly_fields = ["source", "created_at", "updated_at", "content_updated_at"]
+    readonly_fields = [
+        "source",
+        "imported_by",
+        "created_at",
+        "updated_at",
+        "content_updated_at",
+    ]
     fieldsets = [
         (
             None,
@@ -209,7 +215,15 @@ class ArticleAdmin(NamedInputsMixin, conflicts.EditConflictAdmin, VersionAdmin):
         ("Topics and people", {"fields": ["tags", "people"]}),
         (
             "Record",
-            {"fields": ["source", "created_at", "updated_at", "content_updated_at"]},
+            {
+                "fields": [
+                    "source",
+                    "imported_by",
+                    "created_at",
+                    "updated_at",
+                    "content_updated_at",
+                ]
+            },
         ),
     ]
 
@@ -529,6 +543,12 @@ class ArticleAdmin(NamedInputsMixin, conflicts.EditConflictAdmin, VersionAdmin):
         source = getattr(article, "imported_source", None)
         return source if source is not None and source.pending else None
 
+    @admin.display(description="Imported by")
+    def imported_by(self, article):
+        from articles.ingest_admin import imported_by
+
+        return imported_by(article)
+
     @admin.display(description="From the wire")
     def wire_update(self, article):
         source = self._waiting_update(article)
@@ -768,4 +788,4 @@ class ImageAdmin(admin.ModelAdmin):
 
 # The front-page screen registers itself (its own module: it is a screen, not a
 # change list).
-from articles import frontpage_admin  # noqa: E402, F401
+from articles import frontpage_admin, ingest_admin  # noqa: E402, F401
