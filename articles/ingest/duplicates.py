@@ -8,13 +8,14 @@ pass over the whole table per file, so each story keeps a few *band keys* in
 
 - the signature is one-permutation MinHash: each shingle's CRC-32 falls into
   one of BANDS * ROWS bins, and each bin keeps its smallest value (empty bins
-  borrow from the next full one), so it costs one pass over the shingles;
-- each band of ROWS bins is hashed to one 64-bit key. Bodies at 0.9 similarity
-  share at least one key with a probability of 99.98%; bodies at 0.2 share one
-  with a probability of 0.004%, so the candidates are few;
-- a new body's candidates are the stories sharing one of its keys (one indexed
-  query, which also fetches their bodies), and only candidates at THRESHOLD or
-  more by exact Jaccard count.
+  borrow from a full one), so it costs one pass over the shingles;
+- each band of ROWS bins is hashed to one 64-bit key, and a story is a
+  candidate when it shares MIN_SHARED_BANDS of the BANDS keys. Bodies at 0.9
+  similarity are candidates with a probability of 99.98% (at 0.95: all but
+  5 in 10^9), bodies at 0.5 with 0.01%, at 0.4 with 0.00006%: the candidates
+  are few even among stories written from one template;
+- the candidates come from one indexed query per file, which also fetches
+  their bodies, and only those at THRESHOLD or more by exact Jaccard count.
 
 Interface, for the importer:
 
@@ -43,18 +44,34 @@ from articles.models import Article
 
 SHINGLE_WORDS = 5
 THRESHOLD = 0.9
-BANDS = 16
+BANDS = 24
 ROWS = 8
 BINS = BANDS * ROWS
+# A candidate shares at least this many band keys: one or two alone are often
+# chance between stories written from one template (market reports, results).
+MIN_SHARED_BANDS = 3
 # Shorter bodies ("Developing story.", a photo's caption) are alike by chance
 # too often to tell a copy from a coincidence: they are never flagged.
 MIN_WORDS = 40
-# Above every CRC-32: an empty bin, or (times the distance, added) a value
-# borrowed from a full bin, which then differs from that bin's own.
-_EMPTY = 1 << 32
-_BINS = struct.Struct(f">{BINS}Q")
-_BAND_BYTES = ROWS * 8
+_EMPTY = 1 << 32  # Above every CRC-32.
+_BINS = struct.Struct(f">{BINS}I")
+_BAND_BYTES = ROWS * 4
 _SALTS = [band.to_bytes(16) for band in range(BANDS)]
+
+
+def _donor_order(index):
+    """The other bins in a random order, the same everywhere and in every
+    Python version (stored keys depend on it): sorted by a hash."""
+    return tuple(
+        sorted(
+            (other for other in range(BINS) if other != index),
+            key=lambda other: hashlib.blake2b(f"{index} {other}".encode()).digest(),
+        )
+    )
+
+
+# Where each bin borrows from when it is empty.
+_DONORS = [_donor_order(index) for index in range(BINS)]
 _TAG = re.compile(r"<[^>]*>")
 _WORD = re.compile(r"\w+")
 
@@ -132,15 +149,14 @@ def _band_keys(shingles):
 
 
 def _densify(bins):
-    """Fill each empty bin from the next full one, circularly (Shrivastava and
-    Li's densified one-permutation hashing), so short bodies still compare."""
-    for index in range(BINS):
-        if bins[index] != _EMPTY:
-            continue
-        distance = 1
-        while bins[(index + distance) % BINS] >= _EMPTY:
-            distance += 1
-        bins[index] = bins[(index + distance) % BINS] + distance * _EMPTY
+    """Fill each empty bin from a full one, the first in the bin's own fixed
+    random order of the others (Shrivastava's optimal densification), so short
+    bodies still compare like long ones: a band's borrowed values come from
+    different bins, not all from the same neighbour."""
+    own = bins.copy()
+    for index, donors in enumerate(_DONORS):
+        if own[index] == _EMPTY:
+            bins[index] = next(own[donor] for donor in donors if own[donor] != _EMPTY)
 
 
 def jaccard(first, second):
@@ -209,7 +225,8 @@ class DuplicateIndex:
 
 @cache
 def _candidates_sql(using):
-    """The stories sharing a band key with BANDS given keys: (pk, source, body)."""
+    """The stories sharing MIN_SHARED_BANDS of BANDS given band keys:
+    (pk, source, body) of each."""
     quote = connections[using].ops.quote_name
     keys = ", ".join(["%s"] * BANDS)
     return (
@@ -217,7 +234,8 @@ def _candidates_sql(using):
         f"{quote('body')} FROM {quote(Article._meta.db_table)} "
         f"WHERE {quote(Article._meta.pk.column)} IN ("
         f"SELECT {quote(_column('article'))} FROM {quote(BodyBand._meta.db_table)} "
-        f"WHERE {quote(_column('key'))} IN ({keys}))"
+        f"WHERE {quote(_column('key'))} IN ({keys}) "
+        f"GROUP BY {quote(_column('article'))} HAVING COUNT(*) >= {MIN_SHARED_BANDS})"
     )
 
 
