@@ -9,7 +9,7 @@ pass over the whole table per file, so each story keeps a few *band keys* in
 - the signature is one-permutation MinHash: each shingle's CRC-32 falls into
   one of BANDS * ROWS bins, and each bin keeps its smallest value (empty bins
   borrow from a full one), so it costs one pass over the shingles;
-- each band of ROWS bins is hashed to one 64-bit key, and a story is a
+- each band of ROWS bins is hashed to one 32-bit key, and a story is a
   candidate when it shares MIN_SHARED_BANDS of the BANDS keys. Bodies at 0.9
   similarity are candidates with a probability of 99.98% (at 0.95: all but
   5 in 10^9), bodies at 0.5 with 0.01%, at 0.4 with 0.00006%: the candidates
@@ -80,7 +80,8 @@ class BodyBand(models.Model):
     """One band key of a story's body (see the module's docstring)."""
 
     article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="+")
-    key = models.BigIntegerField(db_index=True)
+    # 32 bits: a smaller index, and a false match needs 3 keys of one story.
+    key = models.IntegerField(db_index=True)
 
     class Meta:
         verbose_name = "body band"
@@ -92,7 +93,7 @@ class BodyBand(models.Model):
 @dataclass(frozen=True)
 class Fingerprint:
     shingles: frozenset  # CRC-32 of each shingle
-    band_keys: tuple  # BANDS signed 64-bit keys; empty for a short body
+    band_keys: tuple  # BANDS signed 32-bit keys; empty for a short body
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,7 @@ def _band_keys(shingles):
     return tuple(
         int.from_bytes(
             hashlib.blake2b(
-                packed[start : start + _BAND_BYTES], digest_size=8, salt=_SALTS[band]
+                packed[start : start + _BAND_BYTES], digest_size=4, salt=_SALTS[band]
             ).digest(),
             signed=True,
         )

@@ -62,7 +62,7 @@ class Migration(migrations.Migration):
                         verbose_name="ID",
                     ),
                 ),
-                ("key", models.BigIntegerField(db_index=True)),
+                ("key", models.IntegerField(db_index=True)),
                 (
                     "article",
                     models.ForeignKey(
