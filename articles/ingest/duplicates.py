@@ -19,12 +19,13 @@ pass over the whole table per file, so each story keeps a few *band keys* in
 
 Interface, for the importer:
 
-    duplicates = DuplicateIndex.load()
-    duplicates.resembles(body, source=name)  # Resemblance or None
-    duplicates.remember(article_id, body)    # write the story's band keys
+    duplicates = DuplicateIndex.load()                 # once per run
+    duplicates.resembles(body, source=name)           # Resemblance or None
+    duplicates.remember(article_id, body, created=True)  # write its keys
 
 Every stored story has its keys however it was saved (admin, import, code): a
-post_save receiver calls `remember`, and deleting a story deletes its rows.
+post_save receiver calls `remember` (the importer's inserts send post_save, so
+it need not call it itself), and deleting a story deletes its rows.
 """
 
 import hashlib
@@ -230,10 +231,11 @@ def _candidates_sql(using):
     (pk, source, body) of each."""
     quote = connections[using].ops.quote_name
     keys = ", ".join(["%s"] * BANDS)
+    pk = quote(Article._meta.pk.column)
+    source, body = (quote(_column(name, Article)) for name in ("source", "body"))
     return (
-        f"SELECT {quote(Article._meta.pk.column)}, {quote('source')}, "
-        f"{quote('body')} FROM {quote(Article._meta.db_table)} "
-        f"WHERE {quote(Article._meta.pk.column)} IN ("
+        f"SELECT {pk}, {source}, {body} FROM {quote(Article._meta.db_table)} "
+        f"WHERE {pk} IN ("
         f"SELECT {quote(_column('article'))} FROM {quote(BodyBand._meta.db_table)} "
         f"WHERE {quote(_column('key'))} IN ({keys}) "
         f"GROUP BY {quote(_column('article'))} HAVING COUNT(*) >= {MIN_SHARED_BANDS})"
@@ -251,8 +253,8 @@ def _insert_sql(using):
     )
 
 
-def _column(name):
-    return BodyBand._meta.get_field(name).column
+def _column(name, model=BodyBand):
+    return model._meta.get_field(name).column
 
 
 def band_rows(model, article_id, body):
