@@ -187,7 +187,7 @@ class ArticleAdmin(NamedInputsMixin, conflicts.EditConflictAdmin, VersionAdmin):
     prepopulated_fields = {"slug": ["headline"]}
     autocomplete_fields = ["people", "lead_image"]
     inlines = [BylineInline, RelatedLinkInline, CorrectionInline]
-    actions = bulk.ARTICLE_ACTIONS
+    actions = [*bulk.ARTICLE_ACTIONS, "dismiss_duplicate_flags"]
     readonly_fields = [
         "source",
         "imported_by",
@@ -195,6 +195,20 @@ class ArticleAdmin(NamedInputsMixin, conflicts.EditConflictAdmin, VersionAdmin):
         "updated_at",
         "content_updated_at",
     ]
+
+    @admin.action(
+        description="Not duplicates: stop listing selected articles as possible "
+        "duplicates",
+        permissions=["change"],
+    )
+    def dismiss_duplicate_flags(self, request, queryset):
+        dismissed = wire.dismiss_duplicate_flags(
+            Article.objects.filter(pk__in=list(queryset.values_list("pk", flat=True)))
+        )
+        self.message_user(
+            request, f"Dismissed {dismissed} duplicate flag(s).", messages.SUCCESS
+        )
+
     fieldsets = [
         (
             None,

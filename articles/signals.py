@@ -4,10 +4,11 @@ from django.db import connections
 from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
 
 from articles.cache import content_changed, forget_generation
+from articles.ingest.duplicates import BodyBand
 from articles.models import ImportRun, ImportRunFile, PageGeneration
 
 # Records no page shows: saving them leaves cached pages as they are.
-NOT_CONTENT = (PageGeneration, ImportRun, ImportRunFile)
+NOT_CONTENT = (PageGeneration, BodyBand, ImportRun, ImportRunFile)
 
 
 def content_saved_or_deleted(sender, using, **kwargs):
