@@ -81,7 +81,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "newsroom.http.AllowedHostMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "articles.cache.PageCacheMiddleware",
+    "articles.delivery.middleware.PageCacheMiddleware",
     "newsroom.health.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -175,11 +175,18 @@ if TASKS_REDIS_URL:
 else:
     TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
-# Reader pages (articles/cache.py): browsers keep them briefly, a proxy or CDN
+# Reader pages (articles/delivery/): browsers keep them briefly, a proxy or CDN
 # a little longer; the app's own copy lasts until the next content change.
 PAGE_CACHE_ENABLED = True
 PAGE_CACHE_CONTROL = "public, max-age=30, s-maxage=60, stale-while-revalidate=30"
 PAGE_CACHE_TIMEOUT = 600
+# Where committed changes send the keys they bumped (Varnish with xkey, or an
+# adapter to a CDN's purge by tag; deploy/README.md). Set, a shared cache may
+# keep pages for a day: it hears of every change.
+PURGE_URL = os.environ.get("PURGE_URL", "")
+PAGE_CACHE_CONTROL_PURGED = (
+    "public, max-age=30, s-maxage=86400, stale-while-revalidate=30"
+)
 
 
 AUTHENTICATION_BACKENDS = [
