@@ -31,7 +31,11 @@ def after_commit(keys, using):
 
 def send_in_background(keys):
     thread = threading.Thread(
-        target=send, args=(keys,), name="delivery-purge", daemon=True
+        # Not a daemon: a management command waits for it before exiting.
+        target=send,
+        args=(keys,),
+        name="delivery-purge",
+        daemon=False,
     )
     thread.start()
     return thread
