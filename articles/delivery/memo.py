@@ -60,7 +60,10 @@ def remember(request, name, depends_on, compute, value_depends_on=None):
     keys.record(request, *depends_on)
     known = getattr(request, "key_versions", None)
     if known is not None and known.covers(depends_on):
-        kept = memo.get(name, known.of(depends_on), _MISSING)
+        # A story going live changes what a query finds with nobody saving
+        # anything: the last deadline that has come is part of the version.
+        version = (known.of(depends_on), known.last_deadline)
+        kept = memo.get(name, version, _MISSING)
         if kept is not _MISSING:
             value, more_keys, more_versions = kept
             if known.covers(more_keys) and known.of(more_keys) == more_versions:
@@ -80,4 +83,4 @@ def keep_pending(request, versions):
     after it (the middleware calls this only if nothing changed meanwhile)."""
     for name, depends_on, value, more_keys in getattr(request, "memo_pending", ()):
         kept = (value, more_keys, versions.of(more_keys))
-        memo.put(name, versions.of(depends_on), kept)
+        memo.put(name, (versions.of(depends_on), versions.last_deadline), kept)

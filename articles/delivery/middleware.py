@@ -149,7 +149,10 @@ class PageCacheMiddleware:
         unchanged = (
             not storing
             if before is None
-            else (after.changes == before.changes and after.site == before.site)
+            else (
+                (after.changes, after.site, after.last_deadline)
+                == (before.changes, before.site, before.last_deadline)
+            )
         )
         store = storing and request.method == "GET" and is_storable(response)
         anonymous = settings.SESSION_COOKIE_NAME not in request.COOKIES
