@@ -275,17 +275,10 @@ def bump(keys, using=DEFAULT_DB_ALIAS, deadline_may_move=False):
         keys = dict.fromkeys(keys, 0.0)
     now = time.time()
     # A change dated later (a story saved for tomorrow) counts from now: its
-    # going live is the deadline's business.
+    # going live is the deadline's business. One statement for every key.
     keys = {key: min(moment or now, now) for key, moment in {**keys, ANY: 0}.items()}
-    rows = [
-        PageKey(key=key, version=secrets.token_hex(8), changed_at=moment)
-        for key, moment in sorted(keys.items())
-    ]
-    PageKey.objects.using(using).bulk_create(
-        rows,
-        update_conflicts=True,
-        unique_fields=["key"],
-        update_fields=["version", "changed_at"],
+    _upsert(
+        using, [(key, secrets.token_hex(8), moment) for key, moment in keys.items()]
     )
     site = PageGeneration.objects.using(using).filter(pk=GENERATION_ROW)
     counted = {"changes": F("changes") + 1}
@@ -303,6 +296,29 @@ def _passed_deadline(now):
         When(valid_until__lte=now, then=F("valid_until")),
         default=F("last_deadline"),
     )
+
+
+UPSERT_ROWS = 300  # SQLite takes at most 999 parameters per statement
+
+
+def _upsert(using, rows):
+    """New versions for keys; changed_at never moves back (Last-Modified)."""
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    table = quote(PageKey._meta.db_table)
+    key = quote("key")
+    rows = sorted(rows)
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), UPSERT_ROWS):
+            chunk = rows[start : start + UPSERT_ROWS]
+            values = ", ".join(["(%s, %s, %s)"] * len(chunk))
+            cursor.execute(
+                f"INSERT INTO {table} ({key}, version, changed_at) VALUES {values}"
+                f" ON CONFLICT ({key}) DO UPDATE SET version = excluded.version,"
+                f" changed_at = CASE WHEN excluded.changed_at > {table}.changed_at"
+                f" THEN excluded.changed_at ELSE {table}.changed_at END",
+                [value for row in chunk for value in row],
+            )
 
 
 def invalidate_pages(using=DEFAULT_DB_ALIAS):
