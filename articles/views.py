@@ -94,6 +94,16 @@ def render_article(request, article, preview=False, preview_label=""):
     related = more_on_this(article, request)
     # The story's byline and its cards' in one query.
     prefetch_related_objects([article, *related], bylines_prefetch())
+    if preview:
+        meta = metadata.article(article)
+    else:
+        # Depends on the story and what it names only: kept while they stay.
+        meta = remember(
+            request,
+            ("article_meta", article.pk),
+            keys.of_story(article),
+            lambda: metadata.article(article),
+        )
     response = render(
         request,
         "articles/article_detail.html",
@@ -103,7 +113,7 @@ def render_article(request, article, preview=False, preview_label=""):
             "preview": preview,
             "preview_label": preview_label,
             "more_on_this": related,
-            "meta": metadata.article(article),
+            "meta": meta,
         },
     )
     if preview:

@@ -6,6 +6,7 @@ Start here to learn what happens when a story is saved:
   topic-list:3, home, ...); changes.py maps each model change to the keys it
   affects, and keys.bump() writes their new versions in the change's own
   transaction (one site-wide key as well, for deploys and restores);
+  querysets.py makes QuerySet.update() and bulk_create() do the same;
 - middleware.py: the page cache; a stored page is served while its keys keep
   the versions it was made with, checked with one query per request;
 - validators.py: ETag and Last-Modified from those same versions, and the one

@@ -147,7 +147,7 @@ class PageCacheMiddleware:
         # off, only the validators are kept, unchecked: that mode is for
         # development and tests, and saves the read before each view.)
         unchanged = (
-            not storing
+            not settings.PAGE_CACHE_ENABLED
             if before is None
             else (
                 (after.changes, after.site, after.last_deadline)
@@ -156,8 +156,10 @@ class PageCacheMiddleware:
         )
         store = storing and request.method == "GET" and is_storable(response)
         anonymous = settings.SESSION_COOKIE_NAME not in request.COOKIES
-        if unchanged and after.site is not None and anonymous:
+        if unchanged and after.site is not None:
+            # Content-only values: the same whoever asked.
             memo.keep_pending(request, after)
+        if unchanged and after.site is not None and anonymous:
             entry = Entry(
                 keys=page_keys,
                 versions=after.of(page_keys),
