@@ -6,24 +6,20 @@ only puts the request's host in front of relative links, so absolute ones keep
 a spoofed Host header out of the feeds.
 """
 
-import hashlib
 import re
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.syndication.views import Feed
-from django.db.models import Max
-from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
 from django.utils.html import escape, format_html, linebreaks
-from django.utils.http import http_date
 from django.utils.safestring import mark_safe
-from django.views.decorators.http import condition
 
 from articles import metadata
 from articles.bylines import Author, authors_of, bylines_prefetch
+from articles.delivery import keys
 from articles.models import Article, Correction, Person, Topic
 from articles.templatetags.story_body import render_body, resolve_bodies
 
@@ -208,38 +204,11 @@ class LatestArticlesFeed(Feed):
     def item_extra_kwargs(self, article):
         return {"image": feed_image(article), "authors": feed_authors(article)}
 
-    def version(self, request, **kwargs):
-        """(ETag, Last-Modified) of this feed, from one small query on its items.
-
-        The ETag covers which articles are in the feed and when each last
-        changed, so removing one changes it too. Computed once per request.
-        """
-        versions = request.__dict__.setdefault("_feed_versions", {})
-        key = (self.url_name, tuple(sorted(kwargs.items())))
-        if key not in versions:
-            obj = self.get_object(request, **kwargs)
-            rows = self.version_rows(obj)
-            fingerprint = repr((self.title(obj), self.description(obj), rows))
-            versions[key] = (
-                hashlib.sha256(fingerprint.encode()).hexdigest()[:32],
-                max((max(dates) for _, *dates in rows), default=None),
-            )
-        return versions[key]
-
-    def version_rows(self, obj):
-        """(id, time, time, ...) of each item: what the feed's version covers.
-
-        A correction moves its article's updated_at (articles/history.py); an
-        author's new name moves the author's updated_at.
-        """
-        authors_changed = Coalesce(Max("bylines__author__updated_at"), "updated_at")
-        return list(
-            self.articles(obj)
-            .annotate(authors_changed=authors_changed)
-            .values_list("pk", "published_at", "updated_at", "authors_changed")[
-                :ITEMS_PER_FEED
-            ]
-        )
+    def __call__(self, request, *args, **kwargs):
+        # Every feed shows whole stories, their topics, bylines and photos:
+        # the feeds key moves with each of them (articles/delivery/changes.py).
+        keys.record(request, keys.FEEDS)
+        return super().__call__(request, *args, **kwargs)
 
 
 class LatestArticlesAtomFeed(LatestArticlesFeed):
@@ -368,17 +337,6 @@ class CorrectionsFeed(LatestArticlesFeed):
     def item_extra_kwargs(self, correction):
         return {}
 
-    def version_rows(self, obj):
-        # A correction's article going live, being retitled or moving to a new
-        # slug changes its entry too.
-        return list(
-            self.corrections()
-            .order_by("-published_at", "-id")
-            .values_list(
-                "pk", "published_at", "article__published_at", "article__updated_at"
-            )[:ITEMS_PER_FEED]
-        )
-
 
 class CorrectionsAtomFeed(CorrectionsFeed):
     feed_type = Atom1Feed
@@ -401,37 +359,13 @@ def full_story_html(article):
     return mark_safe(xml_text(standfirst + render_body(article, for_feed=True)))
 
 
-def conditional(feed):
-    """The feed as a view that answers conditional requests with 304."""
-
-    def etag(request, **kwargs):
-        return feed.version(request, **kwargs)[0]
-
-    def last_modified(request, **kwargs):
-        return feed.version(request, **kwargs)[1]
-
-    conditional_feed = condition(etag_func=etag, last_modified_func=last_modified)(feed)
-
-    def view(request, **kwargs):
-        response = conditional_feed(request, **kwargs)
-        # Django's Feed dates the response by its entries' update times, which
-        # leave out changes such as a new slug; the 304 decision uses the
-        # version's time, and the header must say the same.
-        changed = last_modified(request, **kwargs)
-        if response.status_code == 200 and changed:
-            response.headers["Last-Modified"] = http_date(changed.timestamp())
-        return response
-
-    return view
-
-
-site_rss = conditional(LatestArticlesFeed())
-site_atom = conditional(LatestArticlesAtomFeed())
-topic_rss = conditional(TopicFeed())
-topic_atom = conditional(TopicAtomFeed())
-person_rss = conditional(PersonFeed())
-person_atom = conditional(PersonAtomFeed())
-author_rss = conditional(AuthorFeed())
-author_atom = conditional(AuthorAtomFeed())
-corrections_rss = conditional(CorrectionsFeed())
-corrections_atom = conditional(CorrectionsAtomFeed())
+site_rss = LatestArticlesFeed()
+site_atom = LatestArticlesAtomFeed()
+topic_rss = TopicFeed()
+topic_atom = TopicAtomFeed()
+person_rss = PersonFeed()
+person_atom = PersonAtomFeed()
+author_rss = AuthorFeed()
+author_atom = AuthorAtomFeed()
+corrections_rss = CorrectionsFeed()
+corrections_atom = CorrectionsAtomFeed()

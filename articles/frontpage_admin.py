@@ -12,7 +12,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
 
-from articles.cache import invalidation_batch
+from articles.delivery.keys import invalidation_batch
 from articles.frontpage import (
     FrontPageSlot,
     arrange,

@@ -44,7 +44,7 @@ from django.utils.text import Truncator, slugify
 
 from articles import renditions, richtext, wire
 from articles.bylines import credit_if_uncredited
-from articles.cache import invalidation_batch
+from articles.delivery.keys import invalidation_batch
 from articles.history import (
     ArticleSnapshot,
     revision_written_by_caller,

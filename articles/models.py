@@ -16,6 +16,7 @@ from taggit.managers import TaggableManager
 from taggit.models import TagBase, TaggedItemBase
 
 from articles import renditions, richtext
+from articles.delivery.querysets import ChangeAwareQuerySet
 from articles.forms import WebAddressFormField, validate_web_address
 from articles.images import ACCEPTED_NAMES, check_upload, clean_upload
 
@@ -55,6 +56,8 @@ class Person(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_default=Now())
     updated_at = models.DateTimeField(auto_now=True, db_default=Now())
 
+    objects = ChangeAwareQuerySet.as_manager()
+
     class Meta:
         ordering = ["name"]
         verbose_name_plural = "people"
@@ -81,6 +84,8 @@ class Topic(TagBase):
         help_text="Words that make the importer tag an article with this topic, "
         "separated by commas (matched as whole words, case-sensitive).",
     )
+
+    objects = ChangeAwareQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -128,7 +133,7 @@ INLINE_IMAGE_NEEDS_ALT_TEXT = (
 )
 
 
-class ArticleQuerySet(models.QuerySet):
+class ArticleQuerySet(ChangeAwareQuerySet):
     def published(self):
         """The one definition of what readers may see."""
         return self.filter(
@@ -402,6 +407,8 @@ class RelatedLink(models.Model):
         help_text="The article on this site the link points to.",
     )
 
+    objects = ChangeAwareQuerySet.as_manager()
+
     class Meta:
         ordering = ["position", "id"]
         verbose_name = "related link"
@@ -592,7 +599,7 @@ def delete_image_files(sender, instance, **kwargs):
     )
 
 
-class CorrectionQuerySet(models.QuerySet):
+class CorrectionQuerySet(ChangeAwareQuerySet):
     def published(self):
         """Corrections readers may see: those of published articles."""
         return self.filter(article__in=Article.objects.published())
@@ -664,8 +671,37 @@ class PageGeneration(models.Model):
         "slot expires, and the token must roll over; empty when nothing is due.",
     )
 
+    last_deadline = models.FloatField(
+        null=True,
+        help_text="Unix time of the last scheduled change that has come: pages "
+        "count as modified then, though nobody saved anything.",
+    )
+    changes = models.BigIntegerField(
+        default=0,
+        help_text="Counts every content change; a page rendered while it moved "
+        "is not stored (articles/delivery/keys.py).",
+    )
+
     def __str__(self):
         return self.token
+
+
+class PageKey(models.Model):
+    """The version of one thing pages show (article:12, topic-list:3, home...).
+
+    A change writes new versions for exactly the keys it affects, in its own
+    transaction; a cached page is served while its keys keep the versions it
+    was made with (articles/delivery/).
+    """
+
+    key = models.CharField(max_length=100, primary_key=True)
+    version = models.CharField(max_length=32)
+    changed_at = models.FloatField(
+        help_text="Unix time of the change that wrote this version."
+    )
+
+    def __str__(self):
+        return f"{self.key}={self.version}"
 
 
 # Models that live beside the mechanism they serve; imported here so Django finds them.

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.sitemaps import Sitemap
-from django.contrib.sitemaps.views import SitemapIndexItem, x_robots_tag
+from django.contrib.sitemaps.views import SitemapIndexItem, sitemap, x_robots_tag
 from django.db.models import Max, Prefetch
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from articles import metadata
 from articles.bylines import Author
+from articles.delivery import keys
 from articles.feeds import site_url, xml_text
 from articles.models import Article, Correction, Person, Topic
 
@@ -125,6 +126,7 @@ SECTIONS = {
 }
 
 
+@keys.shows(keys.SITEMAPS)
 @x_robots_tag
 def index(request):
     """/sitemap.xml: one entry per section (and per page of a long section)."""
@@ -142,3 +144,7 @@ def index(request):
         {"sitemaps": entries},
         content_type="application/xml",
     )
+
+
+# Django's view for one sitemap (a section, the news sitemap).
+section = keys.shows(keys.SITEMAPS)(sitemap)

@@ -1,5 +1,10 @@
-"""The reader site: server-rendered pages, each in a fixed number of queries."""
+"""The reader site: server-rendered pages, each in a fixed number of queries.
 
+Each page records the delivery keys of what it shows (articles/delivery/keys.py),
+from which the page cache and the validators work.
+"""
+
+import copy
 import re
 
 from django.conf import settings
@@ -22,15 +27,8 @@ from django.views.decorators.csrf import requires_csrf_token
 
 from articles import frontpage, metadata
 from articles.bylines import Author, bylines_prefetch
-from articles.cache import per_generation
-from articles.freshness import (
-    article_page,
-    author_page,
-    conditional_page,
-    corrections_page,
-    person_page,
-    topic_page,
-)
+from articles.delivery import keys
+from articles.delivery.memo import remember
 from articles.models import (
     Article,
     Correction,
@@ -63,6 +61,8 @@ def home(request):
         lead, top_stories, stories = frontpage.arrange(curated, stories)
     shown = [story for story in (lead, *top_stories, *stories) if story is not None]
     prefetch_related_objects(shown, "tags", bylines_prefetch())
+    keys.record(request, keys.HOME)
+    keys.record_cards(request, shown)
     return render(
         request,
         "articles/home.html",
@@ -76,7 +76,6 @@ def home(request):
     )
 
 
-@conditional_page(article_page)
 def article_detail(request, slug):
     article = article_with_everything(Article.objects.published().filter(slug=slug))
     preview = article is None
@@ -92,9 +91,19 @@ def article_detail(request, slug):
 def render_article(request, article, preview=False, preview_label=""):
     """The story page; a preview (a draft for staff, or the admin's preview of
     unsaved changes) is marked as one, noindex, and never cached."""
-    related = more_on_this(article)
+    related = more_on_this(article, request)
     # The story's byline and its cards' in one query.
     prefetch_related_objects([article, *related], bylines_prefetch())
+    if preview:
+        meta = metadata.article(article)
+    else:
+        # Depends on the story and what it names only: kept while they stay.
+        meta = remember(
+            request,
+            ("article_meta", article.pk),
+            keys.of_story(article),
+            lambda: metadata.article(article),
+        )
     response = render(
         request,
         "articles/article_detail.html",
@@ -104,10 +113,14 @@ def render_article(request, article, preview=False, preview_label=""):
             "preview": preview,
             "preview_label": preview_label,
             "more_on_this": related,
-            "meta": metadata.article(article),
+            "meta": meta,
         },
     )
-    return never_cached(response) if preview else response
+    if preview:
+        return never_cached(response)
+    keys.record(request, *keys.of_story(article))
+    keys.record_cards(request, related)
+    return response
 
 
 def topic_list(request):
@@ -122,6 +135,7 @@ def topic_list(request):
         .filter(story_count__gt=0)
         .order_by("name")
     )
+    keys.record(request, keys.TOPICS)
     return render(
         request,
         "articles/topic_list.html",
@@ -129,12 +143,12 @@ def topic_list(request):
     )
 
 
-@conditional_page(topic_page)
 def topic_detail(request, slug):
     topic = get_object_or_404(Topic, slug=slug)
     articles = Article.objects.published().filter(
         pk__in=TaggedArticle.objects.filter(tag=topic).values("content_object")
     )
+    keys.record(request, keys.topic(topic.pk), keys.topic_list(topic.pk))
     return _listing(request, "articles/topic_detail.html", topic, articles)
 
 
@@ -147,6 +161,7 @@ def person_list(request):
         .filter(story_count__gt=0)
         .order_by("name")
     )
+    keys.record(request, keys.PEOPLE)
     return render(
         request,
         "articles/person_list.html",
@@ -154,21 +169,22 @@ def person_list(request):
     )
 
 
-@conditional_page(person_page)
 def person_detail(request, slug):
     person = get_object_or_404(Person, slug=slug)
     articles = Article.objects.published().filter(people=person)
+    keys.record(request, keys.person(person.pk), keys.person_list(person.pk))
     return _listing(request, "articles/person_detail.html", person, articles)
 
 
-@conditional_page(author_page)
 def author_detail(request, slug):
     author = get_object_or_404(Author.objects.select_related("photo"), slug=slug)
     articles = Article.objects.published().filter(bylines__author=author)
+    keys.record(request, keys.author(author.pk), keys.author_list(author.pk))
+    if author.photo_id:
+        keys.record(request, keys.image(author.photo_id))
     return _listing(request, "articles/author_detail.html", author, articles)
 
 
-@conditional_page(corrections_page)
 def correction_list(request):
     """Every correction and clarification with its story, newest first."""
     corrections = (
@@ -177,6 +193,7 @@ def correction_list(request):
         .order_by("-published_at", "-id")
     )
     page = paginate(request, corrections)
+    keys.record(request, keys.CORRECTIONS)
     return render(
         request,
         "articles/correction_list.html",
@@ -204,7 +221,10 @@ def _listing(request, template_name, subject, articles):
             "meta": metadata.listing(subject, page),
         },
     )
-    return never_cached(response) if preview else response
+    if preview:
+        return never_cached(response)
+    keys.record_cards(request, page.object_list)
+    return response
 
 
 def favicon(request):
@@ -244,9 +264,30 @@ def never_cached(response):
     return response
 
 
-def more_on_this(article):
-    """Up to four other published stories sharing the most topics and people."""
-    return per_generation(("more_on_this", article.pk), lambda: _more_on_this(article))
+def more_on_this(article, request=None):
+    """Up to four other published stories sharing the most topics and people.
+
+    For a request: remembered while the lists of its topics and people and the
+    cards it found keep their versions; each gets copies, to fetch bylines into.
+    """
+    if request is None:
+        return _more_on_this(article)
+    lists = {keys.topic_list(topic.pk) for topic in article.tags.all()}
+    lists |= {keys.person_list(person.pk) for person in article.people.all()}
+    found = remember(
+        request,
+        ("more_on_this", article.pk),
+        lists,
+        lambda: _more_on_this(article),
+        lambda stories: set().union(*map(keys.of_card, stories)),
+    )
+    return [_fresh_copy(story) for story in found]
+
+
+def _fresh_copy(story):
+    copied = copy.copy(story)
+    copied.__dict__.pop("_prefetched_objects_cache", None)
+    return copied
 
 
 def _more_on_this(article):

@@ -81,7 +81,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "newsroom.http.AllowedHostMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "articles.cache.PageCacheMiddleware",
+    "articles.delivery.middleware.PageCacheMiddleware",
     "newsroom.health.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -149,7 +149,7 @@ if REDIS_URL:
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "newsroom"),
             # A Redis that stops answering costs a request a fraction of a
-            # second, then pages are served uncached (articles/cache.py).
+            # second, then pages are served uncached (articles/delivery/).
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         }
     }
@@ -182,11 +182,18 @@ IMPORT_UPLOADS_ROOT = Path(
     os.environ.get("IMPORT_UPLOADS_ROOT", VAR_DIR / "import-uploads")
 )
 
-# Reader pages (articles/cache.py): browsers keep them briefly, a proxy or CDN
+# Reader pages (articles/delivery/): browsers keep them briefly, a proxy or CDN
 # a little longer; the app's own copy lasts until the next content change.
 PAGE_CACHE_ENABLED = True
 PAGE_CACHE_CONTROL = "public, max-age=30, s-maxage=60, stale-while-revalidate=30"
 PAGE_CACHE_TIMEOUT = 600
+# Where committed changes send the keys they bumped (Varnish with xkey, or an
+# adapter to a CDN's purge by tag; deploy/README.md). Set, a shared cache may
+# keep pages for a day: it hears of every change.
+PURGE_URL = os.environ.get("PURGE_URL", "")
+PAGE_CACHE_CONTROL_PURGED = (
+    "public, max-age=30, s-maxage=86400, stale-while-revalidate=30"
+)
 
 
 AUTHENTICATION_BACKENDS = [

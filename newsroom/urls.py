@@ -1,9 +1,9 @@
 from django.contrib import admin
-from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path
 from django.views.generic import TemplateView
 
 from articles import sitemaps
+from articles.delivery import keys
 from articles.media import media_urlpatterns
 from newsroom import password_reset
 from newsroom.health import healthz
@@ -26,7 +26,7 @@ urlpatterns += [
     path("sitemap.xml", sitemaps.index, name="sitemap_index"),
     path(
         "sitemap-news.xml",
-        sitemap,
+        sitemaps.section,
         {
             "sitemaps": {"news": sitemaps.NewsSitemap},
             "template_name": "sitemaps/news.xml",
@@ -35,13 +35,15 @@ urlpatterns += [
     ),
     path(
         "sitemap-<slug:section>.xml",
-        sitemap,
+        sitemaps.section,
         {"sitemaps": sitemaps.SECTIONS},
         name="sitemap_section",
     ),
     path(
         "robots.txt",
-        TemplateView.as_view(template_name="robots.txt", content_type="text/plain"),
+        keys.shows(keys.SITE)(
+            TemplateView.as_view(template_name="robots.txt", content_type="text/plain")
+        ),
         name="robots_txt",
     ),
 ]

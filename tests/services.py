@@ -452,3 +452,50 @@ def require_nginx():
     if path is None:
         pytest.skip("nginx is not installed (Debian package nginx)")
     return path
+
+
+class Varnish:
+    """varnishd with deploy/varnish/default.vcl in front of a local server."""
+
+    vcl = ROOT / "deploy" / "varnish" / "default.vcl"
+
+    def __init__(self, upstream_port, workdir, port=None):
+        self.port = port or free_port()
+        self.workdir = workdir
+        workdir.mkdir(parents=True, exist_ok=True)
+        config = self.vcl.read_text().replace(
+            '.port = "8000";', f'.port = "{upstream_port}";'
+        )
+        self.vcl_path = workdir / "default.vcl"
+        self.vcl_path.write_text(config)
+
+    def __enter__(self):
+        self.log_path = self.workdir / "varnishd.log"
+        self.log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(
+            [require_varnishd(), "-F", "-j", "none", "-n", str(self.workdir / "n")]
+            + ["-a", f"127.0.0.1:{self.port}", "-f", str(self.vcl_path)]
+            + ["-s", "malloc,32m", "-p", "vcc_allow_inline_c=off"],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        wait_for_port(self.port, self.process, self.log_path)
+        return self
+
+    def __exit__(self, *exc_info):
+        stop(self.process, signal.SIGTERM)
+        self.log.close()
+
+    def get(self, path, **headers):
+        return http_request(self.port, path, headers=headers)
+
+
+def require_varnishd():
+    path = shutil.which("varnishd") or (
+        "/usr/sbin/varnishd" if os.path.exists("/usr/sbin/varnishd") else None
+    )
+    if path is None:
+        pytest.skip(
+            "varnishd is not installed (Debian packages varnish, varnish-modules)"
+        )
+    return path

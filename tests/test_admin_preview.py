@@ -5,7 +5,7 @@ from django.contrib.auth.models import Permission, User
 from django.urls import reverse
 from reversion.models import Revision, Version
 
-from articles.models import Article, PageGeneration, RelatedLink, Topic
+from articles.models import Article, PageGeneration, PageKey, RelatedLink, Topic
 from articles.redirects import SlugRedirect
 from tests.conftest import make_article, make_person
 from tests.html_forms import form_data
@@ -31,7 +31,8 @@ def stored_state():
         "revisions": Revision.objects.count(),
         "versions": Version.objects.count(),
         "redirects": SlugRedirect.objects.count(),
-        "generation": list(PageGeneration.objects.values_list("token", flat=True)),
+        "generation": list(PageGeneration.objects.values_list("token", "changes")),
+        "page_keys": list(PageKey.objects.values_list("key", "version")),
     }
 
 

@@ -2,16 +2,22 @@
 
 import os
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import time_machine
+from django.core.management import call_command
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-from articles.cache import current_generation, invalidate_pages
-from articles.models import Article
+from articles.delivery import keys
+from articles.delivery.keys import current_generation, invalidate_pages, version_of
+from articles.models import Article, Topic
 from tests.conftest import make_article, make_person, make_related_link
 from tests.services import closed_port, delete_redis_keys, require_redis
+
+SEED = Path(__file__).resolve().parent.parent / "fixtures/articles"
 
 
 @pytest.fixture
@@ -134,12 +140,23 @@ def test_deleting_an_article_in_the_admin_removes_it_at_once(reader, superuser_c
     assert b"Story to retract" not in reader.get("/").content
 
 
-def test_bulk_import_is_visible_once_the_importer_invalidates(db, reader):
+def test_queryset_update_shows_at_once(db, reader):
     article = make_article(headline="Imported once")
     reader.get(article.get_absolute_url())
-    # Bulk writes send no signals: the page is stale until the importer calls
-    # invalidate_pages() at the end of its run.
+    # QuerySet.update() sends no signals; the QuerySet bumps the keys itself.
     Article.objects.filter(pk=article.pk).update(headline="Imported twice")
+    assert b"Imported twice" in reader.get(article.get_absolute_url()).content
+
+
+def test_raw_sql_is_visible_once_invalidate_pages_is_called(db, reader):
+    article = make_article(headline="Imported once")
+    reader.get(article.get_absolute_url())
+    # Raw SQL tells nobody: the page is stale until invalidate_pages().
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE articles_article SET headline = %s WHERE id = %s",
+            ["Imported twice", article.pk],
+        )
     assert b"Imported once" in reader.get(article.get_absolute_url()).content
     invalidate_pages()
     assert b"Imported twice" in reader.get(article.get_absolute_url()).content
@@ -171,17 +188,21 @@ def test_renaming_a_topic_or_person_and_new_memberships_show_at_once(db, reader)
         lambda article: article.people.add(make_person()),
         lambda article: make_related_link(article),
         lambda article: article.related_links.all().delete(),
-        lambda article: make_person(),
+        lambda article: Topic.objects.filter(
+            tagged_articles__content_object=article
+        ).update(name="Renamed"),
     ],
-    ids=["tag", "untag", "person", "link", "unlink", "new-person"],
+    ids=["tag", "untag", "person", "link", "unlink", "rename-topic"],
 )
-def test_every_content_change_moves_the_generation(db, change):
+def test_every_content_change_reaches_the_article_page(db, reader, change):
     article = make_article()
     article.tags.add("Politics")
     make_related_link(article)
-    before = current_generation()
+    url = article.get_absolute_url()
+    assert reader.get(url)["X-Cache"] == "MISS"
+    assert reader.get(url)["X-Cache"] == "HIT"
     change(article)
-    assert current_generation() != before
+    assert reader.get(url)["X-Cache"] == "MISS"
 
 
 def test_scheduled_article_appears_when_its_time_comes(db, reader):
@@ -251,11 +272,21 @@ def test_admin_and_health_check_are_never_cached(db, reader):
         assert "no-store" in response["Cache-Control"]
 
 
-def test_query_string_is_part_of_the_key(db, reader):
+def test_query_strings_pages_do_not_read_share_one_entry(db, reader):
     make_article()
     assert reader.get("/")["X-Cache"] == "MISS"
-    assert reader.get("/?utm_source=feed")["X-Cache"] == "MISS"
     assert reader.get("/?utm_source=feed")["X-Cache"] == "HIT"
+    assert reader.get("/?fbclid=x&utm_medium=social")["X-Cache"] == "HIT"
+
+
+def test_page_numbers_are_part_of_the_key(db, reader):
+    for _ in range(21):
+        make_article()
+    assert reader.get("/")["X-Cache"] == "MISS"
+    second = reader.get("/?page=2&utm_source=feed")
+    assert second["X-Cache"] == "MISS"
+    assert second.content != reader.get("/").content
+    assert reader.get("/?utm_source=x&page=2")["X-Cache"] == "HIT"
 
 
 def redis_cache(location, prefix):
@@ -296,61 +327,45 @@ def test_pages_are_shared_through_redis_when_configured(db, reader, settings):
 
 
 @pytest.mark.django_db
-def test_an_imported_file_invalidates_pages_once_inside_its_transaction():
-    from pathlib import Path
-
-    from django.core.management import call_command
-    from django.db import connection
+def test_an_imported_file_bumps_its_keys_once_inside_its_transaction():
     from django.test.utils import CaptureQueriesContext
 
-    seed = Path(__file__).resolve().parent.parent / "fixtures/articles"
     before = current_generation()
     with CaptureQueriesContext(connection) as queries:
-        call_command("import_articles", str(seed), verbosity=0)
-    bumps = [
-        q for q in queries.captured_queries if "articles_pagegeneration" in q["sql"]
+        call_command("import_articles", str(SEED), verbosity=0)
+    writes = [
+        q["sql"]
+        for q in queries.captured_queries
+        if "articles_page" in q["sql"] and not q["sql"].startswith("SELECT")
     ]
-    assert len(bumps) == 1
-    assert current_generation() != before
+    # One upsert of the file's keys, one count on the site row.
+    assert len(writes) == 2, writes
+    imported = Article.objects.get()
+    assert version_of(keys.article(imported.pk)) != ""
+    # Only a deploy or a restore moves the site-wide token.
+    assert current_generation() == before
 
 
 @pytest.mark.django_db
 def test_an_import_keeps_the_deadline_of_the_next_scheduled_story():
-    """An import renews the token without looking up the next publication
-    (it never schedules a story): the deadline set before it must stay."""
-    from pathlib import Path
-
-    from django.core.management import call_command
-
-    from articles.cache import generation_and_deadline
-
+    """An import bumps keys without looking up the next publication (it never
+    schedules a story): the deadline set before it must stay."""
     later = timezone.now() + timedelta(minutes=5)
     make_article(headline="Scheduled", published_at=later)
-    token, deadline = generation_and_deadline()
-    seed = Path(__file__).resolve().parent.parent / "fixtures/articles"
+    deadline = keys.read(()).deadline
 
-    call_command("import_articles", str(seed), verbosity=0)
+    call_command("import_articles", str(SEED), verbosity=0)
 
-    new_token, new_deadline = generation_and_deadline()
-    assert new_token != token
-    assert new_deadline == deadline
-    assert abs((deadline - later).total_seconds()) < 1
+    assert keys.read(()).deadline == deadline
+    assert abs(deadline - later.timestamp()) < 1
 
 
 @pytest.mark.django_db
 def test_an_import_into_a_flushed_generation_table_starts_one():
-    from pathlib import Path
-
-    from django.core.management import call_command
-
-    from articles.cache import forget_generation
     from articles.models import PageGeneration
 
-    forget_generation()
-    seed = Path(__file__).resolve().parent.parent / "fixtures/articles"
-
-    call_command("import_articles", str(seed), verbosity=0)
-
+    keys.forget_generation()
+    call_command("import_articles", str(SEED), verbosity=0)
     assert PageGeneration.objects.count() == 1
 
 

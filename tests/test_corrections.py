@@ -336,7 +336,7 @@ def test_corrections_page_runs_three_queries_whatever_it_holds(
 ):
     for _ in range(count):
         correct(make_article(), "A fix.", CORRECTED)
-    # fingerprint, count, page of corrections with their stories
+    # count, page of corrections with their stories, the versions of its key
     with django_assert_num_queries(3):
         assert client.get("/corrections/").status_code == 200
 

@@ -1,0 +1,86 @@
+"""Per-process values that depend only on content, kept by key versions.
+
+A value (a story's metadata and JSON-LD, its "More on this") is remembered
+with the versions of the keys it was computed from, and reused while they
+hold. The versions come from the read the page cache makes before each render
+(the keys this page showed last time), so checking costs no query; a value
+whose keys were not read is computed, and remembered with the versions read
+after the render, when the middleware knows them.
+
+One entry per name: a value for newer versions replaces the old one, so
+entries of dead versions go at once, and the oldest names go past LIMIT.
+Threaded workers share it, so every access holds the lock.
+"""
+
+import threading
+from collections import OrderedDict
+
+LIMIT = 2000
+_MISSING = object()
+
+
+class VersionedMemo:
+    def __init__(self, limit=LIMIT):
+        self.limit = limit
+        self._entries = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, name, version, default=None):
+        with self._lock:
+            entry = self._entries.get(name)
+        if entry is None or entry[0] != version:
+            return default
+        return entry[1]
+
+    def put(self, name, version, value):
+        with self._lock:
+            self._entries.pop(name, None)
+            self._entries[name] = (version, value)
+            while len(self._entries) > self.limit:
+                self._entries.popitem(last=False)
+
+    def clear(self):
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self):
+        with self._lock:
+            return len(self._entries)
+
+
+memo = VersionedMemo()
+
+
+def remember(request, name, depends_on, compute, value_depends_on=None):
+    """compute(), or its value from an earlier request while depends_on (keys),
+    and value_depends_on(value) if given, keep the versions it was made with."""
+    from articles.delivery import keys
+
+    depends_on = tuple(sorted(depends_on))
+    keys.record(request, *depends_on)
+    known = getattr(request, "key_versions", None)
+    if known is not None and known.covers(depends_on):
+        # A story going live changes what a query finds with nobody saving
+        # anything: the last deadline that has come is part of the version.
+        version = (known.of(depends_on), known.last_deadline)
+        kept = memo.get(name, version, _MISSING)
+        if kept is not _MISSING:
+            value, more_keys, more_versions = kept
+            if known.covers(more_keys) and known.of(more_keys) == more_versions:
+                keys.record(request, *more_keys)
+                return value
+    value = compute()
+    more_keys = tuple(sorted(value_depends_on(value))) if value_depends_on else ()
+    keys.record(request, *more_keys)
+    request.__dict__.setdefault("memo_pending", []).append(
+        (name, depends_on, value, more_keys)
+    )
+    return value
+
+
+def keep_pending(request, versions):
+    """After the render: remember what it computed, with the versions read
+    after it (the middleware calls this only if nothing changed meanwhile)."""
+    for name, depends_on, value, more_keys in getattr(request, "memo_pending", ()):
+        kept = (value, more_keys, versions.of(more_keys))
+        memo.put(name, (versions.of(depends_on), versions.last_deadline), kept)
