@@ -40,6 +40,7 @@ from articles.models import (
     Author,
     Byline,
     Correction,
+    Image,
     Person,
     RelatedLink,
     TaggedArticle,
@@ -176,7 +177,8 @@ def author_page(slug):
     author = Author.objects.filter(slug=slug)
     links = Byline.objects.filter(author__in=author)
     return _listing_version(
-        # The photo's alt text shows on the page; the Image has no timestamp.
+        # The photo's alt text shows on the page (and every page carries the
+        # photos' latest change: see _fetch).
         _each(
             author, "subject", "pk", "photo", "photo__alt_text", changed="updated_at"
         ),
@@ -270,9 +272,14 @@ def _totals(queryset, part, changed=None):
 
 
 def _fetch(first, *others):
-    """Run the one fingerprint query: {part: [(detail, changed), ...]}."""
+    """Run the one fingerprint query: {part: [(detail, changed), ...]}.
+
+    Every page also carries the photo library's latest change: pictures list
+    only the renditions made so far, and the rest arrive from a worker later.
+    """
+    photos = _totals(Image.objects.all(), "photos", changed=Max("updated_at"))
     rows = {}
-    for part, detail, changed in first.union(*others, all=True):
+    for part, detail, changed in first.union(*others, photos, all=True):
         rows.setdefault(part, []).append((detail, changed))
     return rows
 
