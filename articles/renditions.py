@@ -21,7 +21,7 @@ import PIL.Image
 from django.conf import settings
 from django.core.files.base import ContentFile
 
-from articles.images import ACCEPTED_FORMATS
+from articles.images import ACCEPTED_FORMATS, CONTENT_TYPES
 
 RENDITIONS_FOLDER = "images/renditions/"
 
@@ -166,7 +166,7 @@ def original(image):
     """The uploaded photo itself, for pages to show until renditions are made."""
     extension = image.file.name.rsplit(".", 1)[-1].lower()
     pillow_name = next(k for k, v in ACCEPTED_FORMATS.items() if v == extension)
-    fmt = Format(extension, pillow_name, PIL.Image.MIME[pillow_name], extension, ())
+    fmt = Format(extension, pillow_name, CONTENT_TYPES[pillow_name], extension, ())
     return Rendition(
         spec="original",
         format=fmt,
