@@ -25,6 +25,7 @@ from tests.services import (
     require_postgres,
     require_redis,
 )
+from tests.test_html_validity import check_files, checker_command
 from tests.test_image_pages import Images
 from tests.test_images import photo_bytes, stored_files, upload
 
@@ -97,6 +98,25 @@ def test_admin_upload_returns_before_the_renditions_which_a_worker_then_makes(
     for format_key in ("avif", "webp"):
         for rendition in renditions.renditions(image, "full", format_key):
             assert rendition.url in html
+
+
+@pytest.mark.django_db
+def test_pages_waiting_for_renditions_pass_the_nu_html_checker(
+    client, media_root, tmp_path
+):
+    checker_command()
+    with committed():
+        image = Image.objects.create(
+            file=upload(photo_bytes(1600, 1200)), alt_text="A tram in the snow"
+        )
+    story = make_article(slug="tram", lead_image=image)
+    files = []
+    for name, url in [("article", story.get_absolute_url()), ("home", "/")]:
+        response = client.get(url)
+        assert image.file.url in response.content.decode()
+        files.append(tmp_path / f"{name}.html")
+        files[-1].write_bytes(response.content)
+    assert check_files(files) == []
 
 
 @pytest.mark.django_db
