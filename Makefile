@@ -53,7 +53,7 @@ node_modules/.installed: package.json package-lock.json
 test: install-dev lint node_modules/.installed
 	DJANGO_SETTINGS_MODULE=newsroom.test_settings $(BIN)/python manage.py check
 	DJANGO_SETTINGS_MODULE=newsroom.test_settings $(BIN)/python manage.py makemigrations --check --dry-run
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache node_modules test-artifacts

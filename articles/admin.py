@@ -187,8 +187,28 @@ class ArticleAdmin(NamedInputsMixin, conflicts.EditConflictAdmin, VersionAdmin):
     prepopulated_fields = {"slug": ["headline"]}
     autocomplete_fields = ["people", "lead_image"]
     inlines = [BylineInline, RelatedLinkInline, CorrectionInline]
-    actions = bulk.ARTICLE_ACTIONS
-    readonly_fields = ["source", "created_at", "updated_at", "content_updated_at"]
+    actions = [*bulk.ARTICLE_ACTIONS, "dismiss_duplicate_flags"]
+    readonly_fields = [
+        "source",
+        "imported_by",
+        "created_at",
+        "updated_at",
+        "content_updated_at",
+    ]
+
+    @admin.action(
+        description="Not duplicates: stop listing selected articles as possible "
+        "duplicates",
+        permissions=["change"],
+    )
+    def dismiss_duplicate_flags(self, request, queryset):
+        dismissed = wire.dismiss_duplicate_flags(
+            Article.objects.filter(pk__in=list(queryset.values_list("pk", flat=True)))
+        )
+        self.message_user(
+            request, f"Dismissed {dismissed} duplicate flag(s).", messages.SUCCESS
+        )
+
     fieldsets = [
         (
             None,
@@ -209,7 +229,15 @@ class ArticleAdmin(NamedInputsMixin, conflicts.EditConflictAdmin, VersionAdmin):
         ("Topics and people", {"fields": ["tags", "people"]}),
         (
             "Record",
-            {"fields": ["source", "created_at", "updated_at", "content_updated_at"]},
+            {
+                "fields": [
+                    "source",
+                    "imported_by",
+                    "created_at",
+                    "updated_at",
+                    "content_updated_at",
+                ]
+            },
         ),
     ]
 
@@ -529,6 +557,12 @@ class ArticleAdmin(NamedInputsMixin, conflicts.EditConflictAdmin, VersionAdmin):
         source = getattr(article, "imported_source", None)
         return source if source is not None and source.pending else None
 
+    @admin.display(description="Imported by")
+    def imported_by(self, article):
+        from articles.ingest_admin import imported_by
+
+        return imported_by(article)
+
     @admin.display(description="From the wire")
     def wire_update(self, article):
         source = self._waiting_update(article)
@@ -769,4 +803,4 @@ class ImageAdmin(admin.ModelAdmin):
 
 # The front-page screen registers itself (its own module: it is a screen, not a
 # change list).
-from articles import frontpage_admin  # noqa: E402, F401
+from articles import frontpage_admin, ingest_admin  # noqa: E402, F401

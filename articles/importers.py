@@ -51,6 +51,7 @@ from articles.history import (
     save_import_revision,
 )
 from articles.images import MAX_UPLOAD_BYTES, decode
+from articles.ingest.duplicates import DuplicateIndex
 from articles.models import (
     Article,
     Image,
@@ -600,6 +601,7 @@ class ArticleImporter:
                 mentions[term].update((kind, pk) for pk in ids)
         self.mentions = TermMatcher(mentions)
         self.folder_names = {}
+        self.duplicates = DuplicateIndex.load()
         self.sources = {
             name: _KnownSource(*known)
             for name, *known in ImportedSource.objects.values_list(
@@ -738,10 +740,19 @@ class ArticleImporter:
         return self._create(parsed, image, name, known, remembered)
 
     def _create(self, parsed, image, name, known, remembered):
+        # Duplicates: a new file nearly copying a stored story's body waits as
+        # a draft, listed for editors, instead of being published twice.
+        copy = (
+            self.duplicates.resembles(parsed.body, source=name)
+            if known is None
+            else None
+        )
         article = Article(
             slug=self._free_slug(headline_slug(parsed.headline)),
             source=name,
-            status=Article.Status.DRAFT if self.draft else Article.Status.PUBLISHED,
+            status=Article.Status.DRAFT
+            if self.draft or copy
+            else Article.Status.PUBLISHED,
             lead_image=image and self._with_alt_text(image, parsed),
             **self._imported_fields(parsed),
         )
@@ -755,16 +766,19 @@ class ArticleImporter:
         links = self._planned_links(article, parsed)
         self._create_links(article, links, remembered)
         relinked = self._resolve_links_to(article, remembered)
-        self._remember_source(name, known, article, parsed, image, remembered)
+        self._remember_source(name, known, article, parsed, image, remembered, copy)
         snapshot = ArticleSnapshot(
             article,
             people=self._named(people),
             topics=topics,
             links=links,
         )
-        return ImportResult("created", article, relinked, snapshot=snapshot)
+        note = f"kept as a draft: {copy.reason} story {copy.article_id}" if copy else ""
+        return ImportResult("created", article, relinked, snapshot=snapshot, note=note)
 
-    def _remember_source(self, name, known, article, parsed, image, remembered):
+    def _remember_source(
+        self, name, known, article, parsed, image, remembered, copy=None
+    ):
         """Record the file as the story's source, all of it as imported now."""
         values = {
             "article": article,
@@ -776,7 +790,10 @@ class ArticleImporter:
             "pending": {},
             "pending_since": None,
             # Only a hint for editors (listed on their start page).
-            "duplicate_of_id": self.article_id_by_headline.get(parsed.headline),
+            "duplicate_of_id": copy.article_id
+            if copy
+            else self.article_id_by_headline.get(parsed.headline),
+            "duplicate_similarity": copy and copy.percent,
             "deleted_by": "",
             "deleted_at": None,
         }

@@ -697,5 +697,7 @@ class PageGeneration(models.Model):
 # Models that live beside the mechanism they serve; imported here so Django finds them.
 from articles.bylines import Author, Byline  # noqa: E402, F401
 from articles.frontpage import FrontPageSlot  # noqa: E402, F401
+from articles.ingest.duplicates import BodyBand  # noqa: E402, F401
+from articles.ingest.runs import ImportRun, ImportRunFile  # noqa: E402, F401
 from articles.redirects import SlugRedirect  # noqa: E402, F401
 from articles.wire import ImportedSource  # noqa: E402, F401

@@ -4,7 +4,11 @@ from django.db import connections
 from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
 
 from articles.cache import content_changed, forget_generation
-from articles.models import PageGeneration
+from articles.ingest.duplicates import BodyBand
+from articles.models import ImportRun, ImportRunFile, PageGeneration
+
+# Records no page shows: saving them leaves cached pages as they are.
+NOT_CONTENT = (PageGeneration, BodyBand, ImportRun, ImportRunFile)
 
 
 def content_saved_or_deleted(sender, using, **kwargs):
@@ -31,7 +35,7 @@ def connect(app_config):
     tables, so nobody has to remember to register a new one here.
     """
     for model in app_config.get_models(include_auto_created=True):
-        if model is PageGeneration:
+        if model in NOT_CONTENT:
             continue
         post_save.connect(content_saved_or_deleted, sender=model)
         post_delete.connect(content_saved_or_deleted, sender=model)

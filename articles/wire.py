@@ -77,8 +77,16 @@ class ImportedSource(models.Model):
         null=True,
         blank=True,
         related_name="+",
-        help_text="A story that had the same headline when this file was "
-        "first imported.",
+        help_text="A story this file may duplicate: one that had the same "
+        "headline, or a body nearly the same, when the file was first imported. "
+        "Emptied when an editor dismisses the flag.",
+    )
+    duplicate_similarity = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="How similar the file's body was to the duplicated story's, "
+        "in percent (articles/ingest/duplicates.py); empty when only the "
+        "headline was the same.",
     )
     deleted_by = models.CharField(
         max_length=150, blank=True, help_text="Who deleted the file's story."
@@ -181,11 +189,20 @@ def relink_recovered(article, using=None):
 # What editors see and do ----------------------------------------------------------
 
 WAITING = Q(imported_source__pending_since__isnull=False)
-# Still under the same headline as the story it may duplicate.
-POSSIBLE_DUPLICATE = Q(
-    imported_source__duplicate_of__isnull=False,
-    headline=F("imported_source__duplicate_of__headline"),
+# A body nearly the same as the story it may duplicate's, or still under the
+# same headline; until an editor dismisses the flag.
+POSSIBLE_DUPLICATE = Q(imported_source__duplicate_of__isnull=False) & (
+    Q(imported_source__duplicate_similarity__isnull=False)
+    | Q(headline=F("imported_source__duplicate_of__headline"))
 )
+
+
+def dismiss_duplicate_flags(articles):
+    """The editor found these stories are not copies: no longer listed (a
+    near-duplicate draft stays a normal draft). Returns how many were flagged."""
+    return ImportedSource.objects.filter(
+        article__in=articles.filter(POSSIBLE_DUPLICATE)
+    ).update(duplicate_of=None, duplicate_similarity=None)
 
 
 @dataclass

@@ -166,7 +166,7 @@ else:
 # Background work (Django's task API, backported by django-tasks): in the
 # database by default, so one machine needs no extra service (`manage.py
 # db_worker` runs it); on Redis with RQ when TASKS_REDIS_URL is set, for several
-# machines (`manage.py rqworker default`).
+# machines (`manage.py rqworker default --job-class django_tasks_rq.Job`).
 TASKS_REDIS_URL = os.environ.get("TASKS_REDIS_URL", "")
 if TASKS_REDIS_URL:
     INSTALLED_APPS.append("django_rq")
@@ -177,6 +177,13 @@ if TASKS_REDIS_URL:
     TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend"}}
 else:
     TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+# Story files editors upload in the admin wait here between their dry run and
+# the background import (articles/ingest/uploads.py): private, outside
+# MEDIA_ROOT, which is served. Several machines running workers must share it.
+IMPORT_UPLOADS_ROOT = Path(
+    os.environ.get("IMPORT_UPLOADS_ROOT", VAR_DIR / "import-uploads")
+)
 
 # Reader pages (articles/cache.py): browsers keep them briefly, a proxy or CDN
 # a little longer; the app's own copy lasts until the next content change.

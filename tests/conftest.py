@@ -1,4 +1,5 @@
 import itertools
+import os
 from datetime import timedelta
 
 import pytest
@@ -10,8 +11,49 @@ from articles.models import Article, Author, Byline, Person, RelatedLink
 _sequence = itertools.count(1)
 
 
-@pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(items):
+# Tests that start servers, browsers or other processes (marked by hand with
+# @pytest.mark.processes, or by the fixtures they use). They test what the
+# processes do, whichever database the suite runs on, so the PostgreSQL run of
+# .ci/run leaves them to the SQLite run; `both_databases` keeps one in both.
+PROCESS_FIXTURES = {"live_server", "page", "browser", "context"}
+
+
+def _starts_processes(item):
+    return item.get_closest_marker("processes") is not None or bool(
+        PROCESS_FIXTURES & set(item.fixturenames)
+    )
+
+
+def _uses_database(item):
+    return item.get_closest_marker("django_db") is not None or bool(
+        {"db", "transactional_db"} & set(item.fixturenames)
+    )
+
+
+@pytest.hookimpl(tryfirst=True, specname="pytest_collection_modifyitems")
+def pytest_collection_modifyitems_marks(config, items):
+    """NEWSROOM_TESTS=database keeps the tests worth repeating on another
+    database: those that use it and start no process (unless marked
+    both_databases). .ci/run sets it for its PostgreSQL run."""
+    for item in items:
+        if _starts_processes(item):
+            item.add_marker(pytest.mark.processes)
+    if os.environ.get("NEWSROOM_TESTS", "all") != "database":
+        return
+    kept, left = [], []
+    for item in items:
+        repeat = _uses_database(item) and (
+            not _starts_processes(item)
+            or item.get_closest_marker("both_databases") is not None
+        )
+        (kept if repeat else left).append(item)
+    if left:
+        config.hook.pytest_deselected(items=left)
+        items[:] = kept
+
+
+@pytest.hookimpl(trylast=True, specname="pytest_collection_modifyitems")
+def pytest_collection_modifyitems_order(items):
     """Database tests first, transactional ones after them, as Django orders them.
 
     A transactional test (live_server, the browser tests) empties every table

@@ -281,12 +281,15 @@ class Browser:
         self.server = server
         self.cookies = {}
 
-    def request(self, path, method="GET", form=None):
+    def request(self, path, method="GET", form=None, files=None):
+        """`files`: (field name, file name, bytes) to send as multipart/form-data."""
         headers = {}
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         body = None
-        if form is not None:
+        if files is not None:
+            body, headers["Content-Type"] = multipart(form or {}, files)
+        elif form is not None:
             body = urlencode(form)
             headers["Content-Type"] = "application/x-www-form-urlencoded"
         response = self.server.request(path, method, headers, body)
@@ -310,6 +313,26 @@ class Browser:
         )
         assert response.status == 302, response.text
         return response
+
+
+def multipart(form, files):
+    """A multipart/form-data body and its content type, as a browser sends it."""
+    boundary = secrets.token_hex(16)
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
+        f"{value}\r\n".encode()
+        for name, value in form.items()
+    ]
+    for field, filename, content in files:
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; '
+            f'filename="{filename}"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n".encode()
+            + content
+            + b"\r\n"
+        )
+    parts.append(f"--{boundary}--\r\n".encode())
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
 
 
 def response_cookies(response):

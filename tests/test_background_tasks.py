@@ -101,6 +101,7 @@ def test_admin_upload_returns_before_the_renditions_which_a_worker_then_makes(
 
 
 @pytest.mark.django_db
+@pytest.mark.processes
 def test_pages_waiting_for_renditions_pass_the_nu_html_checker(
     client, media_root, tmp_path
 ):
@@ -270,14 +271,17 @@ def postgres_site(tmp_path, prepared_site):
 DB_WORKER = ("db_worker", "--batch", "--no-reload", "--no-startup-delay")
 
 
+@pytest.mark.processes
 def test_db_worker_process_makes_the_renditions_on_sqlite(sqlite_site):
     assert_worker_makes_the_renditions(sqlite_site, DB_WORKER)
 
 
+@pytest.mark.processes
 def test_db_worker_process_makes_the_renditions_on_postgres(postgres_site):
     assert_worker_makes_the_renditions(postgres_site, DB_WORKER)
 
 
+@pytest.mark.processes
 def test_rq_worker_process_makes_the_renditions(tmp_path, prepared_site):
     redis_url = require_redis(TASKS_REDIS_URL)
     # The queue's database is this test's own: nothing left from a run before.

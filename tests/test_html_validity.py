@@ -28,7 +28,7 @@ from tests.conftest import (
 from tests.html_forms import form_data
 from tests.test_images import make_image, photo_bytes
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.processes]
 
 VNU_JAR = (
     Path(__file__).resolve().parent.parent / "node_modules/vnu-jar/build/dist/vnu.jar"

@@ -38,6 +38,9 @@ Article.objects.filter(slug="breaking").update(headline={headline!r})
 INVALIDATE = "from articles.cache import invalidate_pages; invalidate_pages()"
 
 
+pytestmark = pytest.mark.processes
+
+
 @pytest.fixture
 def site(tmp_path, prepared_site):
     """A production-like site on a fresh SQLite file with the default cache."""

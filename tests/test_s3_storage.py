@@ -36,7 +36,7 @@ from tests.test_images import (
     upload,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.processes]
 
 ROOT = Path(__file__).resolve().parent.parent
 PORTS = range(19300, 19400)  # this branch's share of loopback ports

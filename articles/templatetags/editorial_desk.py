@@ -42,6 +42,9 @@ def editorial_desk(context):
         "headline", "status", "published_at", "updated_at", "created_at", "source"
     )
     return {
+        # For the forms that dismiss a duplicate flag (the change list's action).
+        "csrf_token": context.get("csrf_token"),
+        "can_change": user.has_perm("articles.change_article"),
         "sections": [
             *my_stories(user, articles),
             *by_publication(articles, ["Drafts", "Scheduled", "Latest published"]),
@@ -52,7 +55,7 @@ def editorial_desk(context):
                 "imported",
             ),
             *_wire_sections(articles),
-        ]
+        ],
     }
 
 
@@ -112,7 +115,10 @@ def _wire_sections(articles):
             "Possible duplicates",
             "wire=duplicate",
             articles.filter(wire.POSSIBLE_DUPLICATE)
-            .annotate(duplicate_id=F("imported_source__duplicate_of"))
+            .annotate(
+                duplicate_id=F("imported_source__duplicate_of"),
+                duplicate_similarity=F("imported_source__duplicate_similarity"),
+            )
             .order_by("-created_at", "-id"),
             "duplicate",
         ),

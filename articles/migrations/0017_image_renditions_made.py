@@ -18,7 +18,7 @@ def record_existing_renditions(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("articles", "0014_imported_sources"),
+        ("articles", "0016_body_bands"),
     ]
 
     operations = [

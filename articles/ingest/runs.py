@@ -1,0 +1,226 @@
+"""Import runs: every import (the command, the watched folder, an upload from the
+admin) is an ImportRun, with one ImportRunFile per file and its outcome.
+
+`run_import` is the one place that calls the importer for a list of files and
+records what became of each; the command, the watcher and the background task of
+uploads all go through it.
+"""
+
+import os
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+
+from articles.models import Article
+from newsroom.sqlite import write_burst
+
+COMMAND = "command"
+WATCH_PREFIX = "watch: "
+# ImportResult.note of a file whose changes wait for an editor (articles/wire.py).
+WIRE_UPDATE_NOTE = "wire update waits for an editor"
+
+
+class ImportRun(models.Model):
+    class State(models.TextChoices):
+        DRY_RUN = "dry_run", "dry run, waiting for confirmation"
+        QUEUED = "queued", "queued"
+        RUNNING = "running", "running"
+        FINISHED = "finished", "finished"
+
+    started_by = models.CharField(
+        max_length=300,
+        help_text='Who or what started the run: a user name, "command", or '
+        '"watch: " and the watched folder.',
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The editor who uploaded the files; empty for the command.",
+    )
+    started_at = models.DateTimeField(
+        default=timezone.now, help_text="When the run was started (or uploaded)."
+    )
+    finished_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its last file was done."
+    )
+    state = models.CharField(
+        max_length=20, choices=State, default=State.RUNNING, db_index=True
+    )
+    options = models.JSONField(
+        default=dict, blank=True, help_text="The importer's options for this run."
+    )
+    total = models.PositiveIntegerField(
+        default=0, help_text="How many story files the run has."
+    )
+    counts = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Files per outcome; moves as each file is done.",
+    )
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        permissions = [("import_stories", "Can import stories from files")]
+
+    def __str__(self):
+        return f"Import run {self.pk} by {self.started_by}"
+
+    def get_absolute_url(self):
+        return reverse("admin:articles_importrun_change", args=[self.pk])
+
+    @property
+    def done(self):
+        return sum(self.counts.values())
+
+    @property
+    def failed(self):
+        return self.counts.get(ImportRunFile.Outcome.FAILED, 0)
+
+
+class ImportRunFile(models.Model):
+    class Outcome(models.TextChoices):
+        CREATED = "created", "created"
+        UPDATED = "updated", "updated"
+        UNCHANGED = "unchanged", "unchanged"
+        PENDING = "pending", "held as a pending wire update"
+        SKIPPED = "skipped", "skipped"
+        FAILED = "failed", "refused"
+
+    run = models.ForeignKey(ImportRun, on_delete=models.CASCADE, related_name="files")
+    name = models.CharField(max_length=255, help_text="The file's name.")
+    outcome = models.CharField(max_length=20, choices=Outcome, db_index=True)
+    note = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="Why it was refused or skipped, or which fields wait for an editor.",
+    )
+    article = models.ForeignKey(
+        Article,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="import_run_files",
+        help_text="The story the file made or changed (or would have, in a dry run).",
+    )
+
+    class Meta:
+        ordering = ["run", "id"]
+        verbose_name = "imported file"
+
+    def __str__(self):
+        return self.name
+
+    # What a dry run says it would do.
+    WOULD = {
+        Outcome.CREATED: "would create",
+        Outcome.UPDATED: "would update",
+        Outcome.UNCHANGED: "would leave unchanged",
+        Outcome.PENDING: "would hold as a pending wire update",
+        Outcome.SKIPPED: "would skip",
+        Outcome.FAILED: "would refuse",
+    }
+
+    @property
+    def planned(self):
+        return self.WOULD[self.outcome]
+
+
+# The outcomes of a file that made or changed its story (or its wire update).
+TOUCHED = [
+    ImportRunFile.Outcome.CREATED,
+    ImportRunFile.Outcome.UPDATED,
+    ImportRunFile.Outcome.PENDING,
+]
+
+
+@dataclass
+class FileDone:
+    """One file's outcome, as run_import hands it to its caller."""
+
+    path: object
+    row: ImportRunFile
+    result: object  # the importer's ImportResult; None when refused
+
+
+def run_import(paths, *, options, started_by, run=None, on_file=None, stop=None):
+    """Import these files with the importer's `options`, recording each outcome
+    on `run` (a new ImportRun started by `started_by` when None); returns the run.
+
+    `on_file(FileDone)` is called after each file; `stop()` is asked before each
+    file, so that a run asked to stop finishes the open file and no more.
+
+    The only call of the importer: swap this loop for the batched importer's
+    per-file outcomes, keeping what it records.
+    """
+    # Imported here: the importer needs the models, which import this module.
+    from articles.importers import ArticleImporter, ImportRefused
+
+    dry_run = options.get("dry_run", False)
+    # A dry run of the command writes nothing, not even its record; an upload's
+    # dry run is recorded on the upload's run, for the editor to confirm.
+    record = run is not None or not dry_run
+    if run is None:
+        run = ImportRun(started_by=started_by, options=options, total=len(paths))
+    run.state = ImportRun.State.DRY_RUN if dry_run else ImportRun.State.RUNNING
+    if record:
+        run.save()
+    importer = ArticleImporter(**options)
+    try:
+        with write_burst():
+            for path in paths:
+                if stop is not None and stop():
+                    break
+                try:
+                    result = importer.import_file(path)
+                except ImportRefused as refusal:
+                    result = None
+                    outcome, note, article = (
+                        ImportRunFile.Outcome.FAILED,
+                        str(refusal),
+                        None,
+                    )
+                else:
+                    outcome, note, article = _recorded(result)
+                row = ImportRunFile(
+                    run=run,
+                    name=os.path.basename(path),
+                    outcome=outcome,
+                    note=note[:500],
+                    # A dry run's new story was never stored.
+                    article=None if dry_run else article,
+                )
+                run.counts[outcome] = run.counts.get(outcome, 0) + 1
+                if record:
+                    row.save()
+                    run.save(update_fields=["counts"])
+                if on_file is not None:
+                    on_file(FileDone(path, row, result))
+    finally:
+        if record and not dry_run:
+            run.state = ImportRun.State.FINISHED
+            run.finished_at = timezone.now()
+            run.save(update_fields=["state", "finished_at"])
+    return run
+
+
+def _recorded(result):
+    outcome = result.outcome
+    if result.note.startswith(WIRE_UPDATE_NOTE):
+        outcome = ImportRunFile.Outcome.PENDING
+    return outcome, result.note, result.article
+
+
+def last_import_of(article):
+    """The latest recorded file that made or changed this story, or None."""
+    return (
+        ImportRunFile.objects.filter(article=article, outcome__in=TOUCHED)
+        .select_related("run")
+        .order_by("-run__started_at", "-id")
+        .first()
+    )
