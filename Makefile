@@ -27,13 +27,14 @@ var/secret_key: | $(BIN)/python
 	umask 077 && $(BIN)/python -c "import secrets; print(secrets.token_urlsafe(50))" > $@
 
 # Safe to re-run: loading the fixtures adds only the people, topics and articles
-# not stored yet, and keeps editors' changes to those that are.
+# not stored yet, and keeps editors' changes to those that are. gunicorn starts
+# the background task worker beside itself, and stops it with itself.
 run: install var/secret_key
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_vocabulary fixtures/people.json fixtures/topics.json
 	$(BIN)/python manage.py import_articles --new-only fixtures/articles
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
-	$(BIN)/gunicorn --config gunicorn.conf.py newsroom.wsgi
+	NEWSROOM_TASK_WORKER=1 $(BIN)/gunicorn --config gunicorn.conf.py newsroom.wsgi
 
 superuser: install var/secret_key
 	$(BIN)/python manage.py createsuperuser

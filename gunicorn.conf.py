@@ -4,8 +4,14 @@ Every value can be overridden for one run with GUNICORN_CMD_ARGS, e.g.
 GUNICORN_CMD_ARGS="--workers 3" make run.
 """
 
+import ctypes
+import ctypes.util
 import multiprocessing
 import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 
@@ -39,3 +45,48 @@ worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 
 accesslog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms worker=%(p)s'
+
+# `make run` starts the background task worker beside the server
+# (NEWSROOM_TASK_WORKER=1), so one machine needs one command: photo renditions
+# and imports run in it (articles/tasks.py). Under systemd the worker is a unit
+# of its own instead (deploy/systemd/newsroom-worker.service).
+RUN_TASK_WORKER = os.environ.get("NEWSROOM_TASK_WORKER") == "1"
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
+
+
+def task_worker_command():
+    manage = [sys.executable, str(Path(__file__).with_name("manage.py"))]
+    if os.environ.get("TASKS_REDIS_URL"):
+        return [*manage, "rqworker", "default"]
+    return [*manage, "db_worker", "--no-reload"]
+
+
+def stop_with_parent():
+    """In the worker, before it starts: the kernel ends it should gunicorn be
+    killed outright (on_exit never runs then), so no worker outlives it."""
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def when_ready(server):
+    if RUN_TASK_WORKER:
+        # A session of its own: Ctrl-C reaches gunicorn only, and on_exit then
+        # stops the worker once, letting it finish the task in hand.
+        server.task_worker = subprocess.Popen(
+            task_worker_command(), start_new_session=True, preexec_fn=stop_with_parent
+        )
+        server.log.info("Started the task worker (pid %s)", server.task_worker.pid)
+
+
+def on_exit(server):
+    worker = getattr(server, "task_worker", None)
+    if worker is None or worker.poll() is not None:
+        return
+    worker.terminate()
+    try:
+        worker.wait(timeout=graceful_timeout)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait()
+    server.log.info("Stopped the task worker (pid %s)", worker.pid)

@@ -760,14 +760,7 @@ class ImageAdmin(admin.ModelAdmin):
     def preview(self, image):
         if not image.pk:
             return "Shown once the photo is saved."
-        full, card, social = (
-            renditions.renditions(image, spec, format_key)[0]
-            for spec, format_key in [
-                ("full", "webp"),
-                ("card", "webp"),
-                ("social", "jpeg"),
-            ]
-        )
+        full = renditions.smallest(image, "full", "webp")
         # Clicking the photo as taken sets the focal point (admin-photos.js);
         # the two numbers below stay for keyboards and browsers without scripts.
         focal = format_html(
@@ -780,24 +773,32 @@ class ImageAdmin(admin.ModelAdmin):
             full.url,
             round(320 * full.height / full.width),
         )
-        crops = format_html_join(
-            "",
-            '<figure class="photo-preview"><img src="{}" width="{}" height="{}" '
-            'alt=""><figcaption>{}</figcaption></figure>',
-            (
-                (
-                    rendition.url,
+        crops = []
+        for label, spec, format_key in [
+            ("List card 16:9", "card", "webp"),
+            ("Social 1200×630", "social", "jpeg"),
+        ]:
+            made = renditions.made(image, spec, format_key)
+            if not made:
+                crops.append(
+                    format_html(
+                        '<figure class="photo-preview"><figcaption>{}: being made '
+                        "in the background; reload in a moment.</figcaption></figure>",
+                        label,
+                    )
+                )
+                continue
+            crops.append(
+                format_html(
+                    '<figure class="photo-preview"><img src="{}" width="{}" '
+                    'height="{}" alt=""><figcaption>{}</figcaption></figure>',
+                    made[0].url,
                     320,
-                    round(320 * rendition.height / rendition.width),
+                    round(320 * made[0].height / made[0].width),
                     label,
                 )
-                for label, rendition in [
-                    ("List card 16:9", card),
-                    ("Social 1200×630", social),
-                ]
-            ),
-        )
-        return focal + crops
+            )
+        return focal + format_html_join("", "{}", ((crop,) for crop in crops))
 
 
 # The front-page screen registers itself (its own module: it is a screen, not a

@@ -45,8 +45,8 @@ ASSETS = forms.Media(css={"all": ["css/admin-photos.css"]}, js=["js/admin-photos
 
 
 def thumbnail_url(image):
-    """The smallest card rendition, never the multi-megabyte original."""
-    return renditions.renditions(image, "card", "webp")[0].url
+    """The smallest card rendition: the original only until it is made."""
+    return renditions.smallest(image, "card", "webp").url
 
 
 class LeadImageWidget(AutocompleteSelect):

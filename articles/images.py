@@ -21,6 +21,13 @@ MAX_PIXELS = 40_000_000
 # ever tried, so no upload reaches Pillow's riskier plugins (EPS, PSD, ...).
 ACCEPTED_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "AVIF": "avif"}
 ACCEPTED_NAMES = "JPEG, PNG, WebP or AVIF"
+# Pillow format -> the stored original's content type.
+CONTENT_TYPES = {
+    "JPEG": "image/jpeg",
+    "PNG": "image/png",
+    "WEBP": "image/webp",
+    "AVIF": "image/avif",
+}
 
 # The only EXIF a stored original keeps: who made it and what it shows. GPS,
 # camera serial numbers, maker notes and the rest never leave the upload.

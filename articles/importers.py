@@ -61,6 +61,7 @@ from articles.models import (
     Topic,
     split_terms,
 )
+from articles.tasks import make_missing_renditions
 from articles.wire import ImportedSource
 
 MAX_FILE_BYTES = 1024 * 1024
@@ -952,6 +953,9 @@ class ArticleImporter:
             # the story's transaction they are ours to remove if it rolls back.
             if image.pk is not None and remembered is not None:
                 remembered.made_files.extend(sorted(renditions.stored_names(image)))
+        # At once, not by a worker: imports run outside requests, and readers
+        # of a story published by one get every rendition from the first view.
+        make_missing_renditions(image)
         return image, True
 
     @staticmethod

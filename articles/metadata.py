@@ -127,7 +127,8 @@ def credits(article):
 
 
 def social_image(article):
-    """The 1200×630 JPEG for social cards and feeds, or None with no photo."""
+    """The 1200×630 JPEG for social cards and feeds (the original until it is
+    made), or None with no photo."""
     if not article.lead_image_id:
         return None
     return renditions.largest(article.lead_image, "social", "jpeg")

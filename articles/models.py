@@ -487,6 +487,19 @@ class Image(models.Model):
         related_name="+",
     )
     uploaded_at = models.DateTimeField(auto_now_add=True)
+    renditions_made = models.JSONField(
+        default=list,
+        blank=True,
+        editable=False,
+        help_text="Storage names of the renditions made so far (articles/tasks.py "
+        "makes them after the upload); pages use only these.",
+    )
+    updated_at = models.DateTimeField(
+        auto_now=True,
+        db_default=Now(),
+        db_index=True,
+        help_text="When the photo, its details or its stored renditions last changed.",
+    )
 
     class Meta:
         ordering = ["-uploaded_at", "-id"]
@@ -512,18 +525,24 @@ class Image(models.Model):
             self.checksum = cleaned.checksum
             self.file.save(cleaned.name, ContentFile(cleaned.content), save=False)
             made.append(self.file.name)
+        # Renditions of a replaced photo or an old crop are no longer its own.
+        planned = renditions.stored_names(self)
+        self.renditions_made = [n for n in self.renditions_made if n in planned]
         try:
-            if renditions.stored_names(self) != before:
-                made += renditions.generate(self)
             super().save(*args, **kwargs)
         except BaseException:
             renditions.delete(self.file.storage, made)
             raise
-        superseded = before - renditions.stored_names(self)
+        superseded = before - planned
         if superseded:
             # Files of the replaced photo or crop go once the change is committed.
             transaction.on_commit(
                 partial(renditions.delete, self.file.storage, sorted(superseded))
+            )
+        if renditions.missing(self):
+            # The request returns now; a worker makes them once this commits.
+            transaction.on_commit(
+                self._make_renditions_later, using=self._state.db, robust=True
             )
 
     def delete(self, *args, **kwargs):
@@ -551,6 +570,13 @@ class Image(models.Model):
             raise ValidationError(
                 {"alt_text": "Published stories use this image: it needs alt text."}
             )
+
+    def _make_renditions_later(self):
+        # The task module imports this one, so it is imported only now.
+        from articles.tasks import make_renditions
+
+        if renditions.missing(self):  # unless made meanwhile, as the importer does
+            make_renditions.enqueue(self.pk)
 
     def _stored_names(self):
         """The files this image had in storage before this save."""

@@ -1,9 +1,11 @@
 """Image renditions: the one place that knows their sizes, formats and names.
 
 A rendition is a resized (and, for fixed ratios, focal-point cropped) copy of an
-uploaded image in one format. All of them are made when the image is saved and
-stored beside the original; pages only compute their names and URLs, which needs
-no query, no file access and no image decoding.
+uploaded image in one format. They are made by a background task after the
+image is saved (articles/tasks.py) and stored beside the original; the image
+records the names of those stored (`Image.renditions_made`), so pages compute
+names and URLs and pick the ones made, with no file access and no image
+decoding. Until a spec has any, pages show the original, scaled by the browser.
 
 A rendition's name carries a hash of everything it is made from (the original's
 stored name, the spec, the size, the focal point for crops, the encoder
@@ -19,7 +21,7 @@ import PIL.Image
 from django.conf import settings
 from django.core.files.base import ContentFile
 
-from articles.images import ACCEPTED_FORMATS
+from articles.images import ACCEPTED_FORMATS, CONTENT_TYPES
 
 RENDITIONS_FOLDER = "images/renditions/"
 
@@ -154,12 +156,68 @@ def renditions(image, spec_name, format_key=None):
     ]
 
 
+def made(image, spec_name, format_key=None):
+    """The renditions of one spec that are stored already, smallest first."""
+    stored = set(image.renditions_made)
+    return [r for r in renditions(image, spec_name, format_key) if r.name in stored]
+
+
+def original(image):
+    """The uploaded photo itself, for pages to show until renditions are made."""
+    extension = image.file.name.rsplit(".", 1)[-1].lower()
+    pillow_name = next(k for k, v in ACCEPTED_FORMATS.items() if v == extension)
+    fmt = Format(extension, pillow_name, CONTENT_TYPES[pillow_name], extension, ())
+    return Rendition(
+        spec="original",
+        format=fmt,
+        width=image.width,
+        height=image.height,
+        name=image.file.name,
+        storage=image.file.storage,
+    )
+
+
+def best(image, spec_name, format_key, max_width=None):
+    """The largest stored rendition (no wider than max_width, if one is), else
+    the smallest stored one, else the original: always a file that exists."""
+    stored = made(image, spec_name, format_key)
+    if not stored:
+        return original(image)
+    if max_width is None:
+        return stored[-1]
+    return next((r for r in reversed(stored) if r.width <= max_width), stored[0])
+
+
+def smallest(image, spec_name, format_key):
+    """For thumbnails: the smallest stored rendition, else the original."""
+    stored = made(image, spec_name, format_key)
+    return stored[0] if stored else original(image)
+
+
 def largest(image, spec_name, format_key):
-    return renditions(image, spec_name, format_key)[-1]
+    """For social cards, feeds and structured data: the largest stored."""
+    return best(image, spec_name, format_key)
 
 
 def all_renditions(image):
     return [rendition for spec in SPECS for rendition in renditions(image, spec)]
+
+
+def missing(image):
+    """The renditions the image should have and has not recorded as stored."""
+    stored = set(image.renditions_made)
+    return [r for r in all_renditions(image) if r.name not in stored]
+
+
+def by_format(planned):
+    """Renditions in the order to make them: JPEG first (quickest to encode and
+    read by every browser), then WebP, then AVIF (slowest)."""
+    order = ("jpeg", "webp", "avif")
+    return [
+        [r for r in planned if r.format.key == key]
+        for key in order
+        if any(r.format.key == key for r in planned)
+    ]
 
 
 def stored_names(image):
@@ -188,14 +246,16 @@ def encode(picture, fmt, icc_profile):
     return output.getvalue()
 
 
-def generate(image):
-    """Make and store every rendition not stored yet; return the names made.
+def generate(image, wanted=None):
+    """Make and store the renditions not in storage yet (of `wanted`, or all of
+    the image's); return the names made.
 
     Each size is resized once from the original and encoded in every format.
     If anything fails, the renditions made by this call are removed again.
     """
     storage = image.file.storage
-    missing = [r for r in all_renditions(image) if not storage.exists(r.name)]
+    wanted = all_renditions(image) if wanted is None else wanted
+    missing = [r for r in wanted if not storage.exists(r.name)]
     if not missing:
         return []
     with storage.open(image.file.name, "rb") as original:
@@ -217,7 +277,13 @@ def generate(image):
                     size, PIL.Image.Resampling.LANCZOS, box=box, reducing_gap=3.0
                 )
             content = encode(resized[(spec.name, size)], rendition.format, icc_profile)
-            made.append(storage.save(rendition.name, ContentFile(content)))
+            saved = storage.save(rendition.name, ContentFile(content))
+            if saved != rendition.name:
+                # Another worker stored the same rendition meanwhile (its name
+                # says what it holds): keep theirs, not a copy under a new name.
+                storage.delete(saved)
+                continue
+            made.append(saved)
     except BaseException:
         delete(storage, made)
         raise
@@ -255,25 +321,28 @@ def picture_context(
     spec = SPECS[spec_name]
 
     def srcset(format_key):
+        # Only renditions already made: never a link to a file not stored yet.
         return ", ".join(
-            f"{r.url} {r.width}w" for r in renditions(image, spec_name, format_key)
+            f"{r.url} {r.width}w" for r in made(image, spec_name, format_key)
         )
 
-    fallback = renditions(image, spec_name, spec.formats[-1])
-    # src, for browsers without srcset: the largest no wider than 800 px.
-    src = next((r for r in reversed(fallback) if r.width <= 800), fallback[0])
+    planned = renditions(image, spec_name, spec.formats[-1])
+    # src, for browsers without srcset: the largest no wider than 800 px, or
+    # the original while no rendition of this spec is made.
+    src = best(image, spec_name, spec.formats[-1], max_width=800)
+    sources = [
+        {"type": FORMATS[key].content_type, "srcset": srcset(key)}
+        for key in spec.formats[:-1]
+    ]
     return {
-        "sources": [
-            {"type": FORMATS[key].content_type, "srcset": srcset(key)}
-            for key in spec.formats[:-1]
-        ],
+        "sources": [source for source in sources if source["srcset"]],
         "src": src.url,
         "srcset": srcset(spec.formats[-1]),
         "sizes": sizes,
         # The largest rendition's size gives the browser the aspect ratio, so
         # the page does not shift when the photo arrives.
-        "width": fallback[-1].width,
-        "height": fallback[-1].height,
+        "width": planned[-1].width,
+        "height": planned[-1].height,
         "alt": image.alt_text if alt is None else alt,
         "loading": loading,
         "fetchpriority": fetchpriority,

@@ -11,7 +11,10 @@ then times, like an upload does: checking and cleaning the original
 the runs and the size of each rendition.
 
 Then, in a child process with the site's own settings (test settings, a
-throwaway SQLite database and media folder): imports the seed article with
+throwaway SQLite database and media folder): times the admin's upload request
+for the same photo as an Editors member makes it (it now stores the original
+and enqueues the renditions), and the queued task a worker then runs. In
+another: imports the seed article with
 the photo beside it, serves the site on a free loopback port and loads the
 article in headless Chromium (Playwright, /usr/bin/chromium) at each width,
 summing the transfer sizes of the document, CSS and images, as
@@ -70,9 +73,12 @@ def main():
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--no-page-weight", action="store_true")
     parser.add_argument("--page-weight-only", action="store_true", help="internal")
+    parser.add_argument("--upload-only", action="store_true", help="internal")
     args = parser.parse_args()
     if args.page_weight_only:
         return page_weights()
+    if args.upload_only:
+        return upload_request(args.runs)
 
     media = tempfile.TemporaryDirectory(prefix="image-bench-")
     settings.configure(MEDIA_ROOT=media.name, MEDIA_URL="/media/")
@@ -125,7 +131,7 @@ def main():
         f"(all threads; wall time above includes waiting for a busy machine)"
     )
     total = statistics.median(clean_times) + statistics.median(rendition_times)
-    print(f"upload total: {total:.2f} s")
+    print(f"upload total with the renditions inside it (before #21): {total:.2f} s")
     for rendition in renditions.all_renditions(image):
         size = storage.size(rendition.name)
         print(
@@ -133,11 +139,77 @@ def main():
             f"{rendition.format.key:<4} {size / 1024:7.1f} KB"
         )
     media.cleanup()
+    sys.stdout.flush()
+    subprocess.run(
+        [sys.executable, __file__, "--upload-only", "--runs", str(args.runs)],
+        check=True,
+    )
     if not args.no_page_weight:
         # Django is configured for the renditions alone here; the site runs
         # in a process of its own.
         sys.stdout.flush()
         subprocess.run([sys.executable, __file__, "--page-weight-only"], check=True)
+
+
+def upload_request(runs):
+    """The admin's add-photo request, timed end to end through Django (the
+    test client: no network), then the task it enqueued, run as a worker does."""
+    folder = Path(tempfile.mkdtemp(prefix="upload-request-"))
+    os.environ["DJANGO_SETTINGS_MODULE"] = "newsroom.test_settings"
+    os.environ["DATABASE_URL"] = f"sqlite:///{folder / 'db.sqlite3'}"
+    os.environ["MEDIA_ROOT"] = str(folder / "media")
+    django.setup()
+    from django.contrib.auth.models import Group, User
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.core.management import call_command
+    from django.test import Client
+    from django.urls import reverse
+    from django_tasks_db.models import DBTaskResult
+
+    from articles.models import Image
+    from articles.tasks import make_renditions
+
+    try:
+        call_command("migrate", verbosity=0)
+        editor = User.objects.create_user("editor", is_staff=True)
+        editor.groups.add(Group.objects.get(name="Editors"))
+        client = Client(HTTP_HOST="127.0.0.1")  # one of the default ALLOWED_HOSTS
+        client.force_login(editor)
+        add_url = reverse("admin:articles_image_add")
+        photo = realistic_photo()
+        request_times, request_cpu, task_times = [], [], []
+        for run in range(runs):
+            # A different photo each run: the library keeps one copy of each.
+            content = photo + bytes([run])
+            started, cpu_started = time.perf_counter(), time.process_time()
+            response = client.post(
+                add_url,
+                {
+                    "file": SimpleUploadedFile("photo.jpg", content, "image/jpeg"),
+                    "alt_text": "A benchmark photo",
+                },
+            )
+            request_times.append(time.perf_counter() - started)
+            request_cpu.append(time.process_time() - cpu_started)
+            assert response.status_code == 302, response.content[:500]
+            image = Image.objects.latest("pk")
+            assert DBTaskResult.objects.ready().count() == 1
+            DBTaskResult.objects.all().delete()
+            started = time.perf_counter()
+            make_renditions.call(image.pk)
+            task_times.append(time.perf_counter() - started)
+        print(
+            f"admin upload request, renditions left to a worker: "
+            f"{statistics.median(request_times):.2f} s (median of {runs}; runs "
+            f"{', '.join(f'{t:.2f}' for t in request_times)}; CPU "
+            f"{statistics.median(request_cpu):.2f} s)"
+        )
+        print(
+            f"  then the worker's task (every rendition, recorded): "
+            f"{statistics.median(task_times):.2f} s"
+        )
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 WIDTHS = [(375, 812), (1280, 900)]

@@ -171,6 +171,9 @@ TASKS_REDIS_URL = os.environ.get("TASKS_REDIS_URL", "")
 if TASKS_REDIS_URL:
     INSTALLED_APPS.append("django_rq")
     RQ_QUEUES = {"default": {"URL": TASKS_REDIS_URL}}
+    # The job class django-tasks-rq's jobs need, so a plain `rqworker default`
+    # runs them (without it each fails: "'Task' object is not callable").
+    RQ = {"JOB_CLASS": "django_tasks_rq.Job"}
     TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend"}}
 else:
     TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}

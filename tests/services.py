@@ -43,15 +43,15 @@ def free_port():
 closed_port = free_port  # read as: a port where nothing answers
 
 
-def require_redis():
+def require_redis(url=REDIS_URL):
     """The Redis database the tests may write to, or skip saying why."""
     import redis
 
     try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
     except redis.RedisError as error:
-        pytest.skip(f"Redis at {REDIS_URL} is not reachable: {error}")
-    return REDIS_URL
+        pytest.skip(f"Redis at {url} is not reachable: {error}")
+    return url
 
 
 def delete_redis_keys(url, prefix):

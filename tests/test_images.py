@@ -17,6 +17,7 @@ from PIL import ExifTags
 from articles import renditions
 from articles.images import MAX_UPLOAD_BYTES
 from articles.models import Article, Image
+from tests.background import committed, run_queued_tasks
 from tests.conftest import make_article
 from tests.test_admin import article_form_data as admin_article_form_data
 
@@ -70,10 +71,16 @@ def upload(content, name="photo.jpg"):
 
 
 def make_image(content=None, name="photo.jpg", **fields):
+    """A photo in the library as readers meet it: saved, and its renditions
+    made by the task its upload enqueued."""
     fields.setdefault("alt_text", "Firefighters at a burning warehouse")
-    return Image.objects.create(
-        file=upload(content or photo_bytes(), name=name), **fields
-    )
+    with committed():
+        image = Image.objects.create(
+            file=upload(content or photo_bytes(), name=name), **fields
+        )
+    run_queued_tasks()
+    image.refresh_from_db()
+    return image
 
 
 def decode(storage_name):
@@ -109,16 +116,20 @@ def image_form_data(file, **overrides):
 
 
 def test_editor_uploads_a_photo_in_the_admin(editor_client, editor, media_root):
-    response = editor_client.post(
-        reverse("admin:articles_image_add"),
-        image_form_data(upload(photo_bytes(1700, 1275), "DSC_0042.JPG")),
-    )
+    with committed():
+        response = editor_client.post(
+            reverse("admin:articles_image_add"),
+            image_form_data(upload(photo_bytes(1700, 1275), "DSC_0042.JPG")),
+        )
     assert response.status_code == 302, response.context["errors"]
     image = Image.objects.get()
     assert image.uploaded_by == editor
     assert (image.width, image.height) == (1700, 1275)
     assert image.credit == "Jane Photographer / Agency"
     assert image.file.name.startswith("images/originals/")
+    # The request stored the original; the task it enqueued makes the rest.
+    assert stored_files(media_root) == [image.file.name]
+    assert run_queued_tasks() == 1
     expected = {image.file.name} | {r.name for r in renditions.all_renditions(image)}
     assert set(stored_files(media_root)) == expected
     assert len(expected) == 1 + 4 * 3 + 2 * 3 + 1
@@ -209,6 +220,7 @@ def test_replacing_the_photo_removes_the_old_files(
             image_form_data(upload(photo_bytes(600, 800), "portrait.jpg")),
         )
     assert response.status_code == 302, response.context["errors"]
+    assert run_queued_tasks() == 1
     image.refresh_from_db()
     assert (image.width, image.height) == (600, 800)
     files = set(stored_files(media_root))
@@ -448,6 +460,7 @@ def test_moving_the_focal_point_renames_crops_and_removes_the_old_ones(
     image.focal_x, image.focal_y = 0.2, 0.3
     with django_capture_on_commit_callbacks(execute=True):
         image.save()
+    assert run_queued_tasks() == 1
 
     assert {r.name for r in renditions.renditions(image, "full")} == full_before
     card_after = {r.name for r in renditions.renditions(image, "card")}

@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from articles import renditions
 from articles.models import Image
+from tests.background import committed, run_queued_tasks
 from tests.conftest import make_article
 from tests.html_forms import form_data
 from tests.test_images import make_image, photo_bytes, stored_files, upload
@@ -149,17 +150,20 @@ def test_editor_uploads_several_photos_and_each_bad_one_is_named(
     assert re.search(r'<input type="file" name="files"[^>]* multiple', page)
     assert_no_inline_script_or_style(page)
 
-    response = editor_client.post(
-        UPLOAD_URL,
-        {
-            "files": [
-                upload(photo_bytes(800, 600), "harbour.jpg"),
-                upload(b"Minutes of the meeting.\n", "minutes.jpg"),
-                upload(photo_bytes(640, 480, "PNG"), "bridge.png"),
-                upload(b'<svg xmlns="http://www.w3.org/2000/svg"></svg>', "logo.svg"),
-            ]
-        },
-    )
+    with committed():
+        response = editor_client.post(
+            UPLOAD_URL,
+            {
+                "files": [
+                    upload(photo_bytes(800, 600), "harbour.jpg"),
+                    upload(b"Minutes of the meeting.\n", "minutes.jpg"),
+                    upload(photo_bytes(640, 480, "PNG"), "bridge.png"),
+                    upload(
+                        b'<svg xmlns="http://www.w3.org/2000/svg"></svg>', "logo.svg"
+                    ),
+                ]
+            },
+        )
 
     assert response.status_code == 302
     assert response["Location"] == changelist
@@ -175,6 +179,9 @@ def test_editor_uploads_several_photos_and_each_bad_one_is_named(
     images = list(Image.objects.order_by("pk"))
     assert [(image.width, image.height) for image in images] == [(800, 600), (640, 480)]
     assert {image.uploaded_by for image in images} == {editor}
+    # The request stored the originals; the tasks it enqueued make the rest.
+    assert set(stored_files(media_root)) == {image.file.name for image in images}
+    assert run_queued_tasks() == 2
     stored = set(stored_files(media_root))
     for image in images:
         assert image.file.name in stored

@@ -64,10 +64,7 @@ def render_body(article, *, for_feed=False):
             return render_to_string(
                 "includes/inline_figure.html", {"image": image, "sizes": INLINE_SIZES}
             )
-        jpegs = renditions.renditions(image, "full", "jpeg")
-        photo = next(
-            (r for r in reversed(jpegs) if r.width <= FEED_PHOTO_WIDTH), jpegs[0]
-        )
+        photo = renditions.best(image, "full", "jpeg", max_width=FEED_PHOTO_WIDTH)
         return render_to_string(
             "includes/feed_figure.html", {"image": image, "photo": photo}
         )

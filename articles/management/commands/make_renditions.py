@@ -2,12 +2,14 @@ from django.core.management.base import BaseCommand
 
 from articles import renditions
 from articles.models import Image
+from articles.tasks import record_renditions
 
 
 class Command(BaseCommand):
     help = (
         "Make every image rendition not in storage yet: after renditions.SPECS "
-        "changes, or when files were lost. Existing renditions are left alone."
+        "changes, or when files were lost, without waiting for a worker. Existing "
+        "renditions are left alone."
     )
 
     def add_arguments(self, parser):
@@ -27,11 +29,16 @@ class Command(BaseCommand):
                 for r in renditions.all_renditions(image)
                 if not storage.exists(r.name)
             ]
-            if dry_run or not missing:
+            if dry_run or not (missing or renditions.missing(image)):
                 made += len(missing)
                 continue
             try:
                 made += len(renditions.generate(image))
+                # Pages show them from now on (also those a worker had made
+                # but not recorded yet).
+                record_renditions(
+                    image, [r.name for r in renditions.all_renditions(image)]
+                )
             except Exception as error:  # one bad file must not stop the rest
                 failed += 1
                 self.stderr.write(self.style.ERROR(f"{image.file.name}: {error}"))
