@@ -437,7 +437,8 @@ class _PostgreSQLIndex:
         )
 
     def count(self, terms, limit):
-        return self.matches(Article.objects.published(), terms)[:limit].count()
+        matches = self.matches(Article.objects.published(), terms).order_by()
+        return matches[:limit].count()
 
     def ranked(self, articles, terms):
         rank = SearchRank(self.document, self._query(terms))
@@ -447,8 +448,13 @@ class _PostgreSQLIndex:
         query = self._query(terms)
         newest, params = _newest_published_sql(self, terms)
         markers = {"start_sel": MATCH_START, "stop_sel": MATCH_END}
+        # "= ANY(ARRAY(...))" has the ids listed once, then read by primary key;
+        # with "IN (...)" the planner would rather join the whole table.
+        table = Article._meta.db_table
         rows = (
-            Article.objects.filter(pk__in=RawSQL(newest, params))
+            Article.objects.extra(
+                where=[f"{table}.id = ANY(ARRAY({newest}))"], params=params
+            )
             .annotate(
                 rank=SearchRank(self.document, query),
                 headline_marked=SearchHeadline(
