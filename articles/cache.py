@@ -31,7 +31,14 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
-from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connections
+from django.db import (
+    DEFAULT_DB_ALIAS,
+    DatabaseError,
+    InterfaceError,
+    OperationalError,
+    connections,
+    transaction,
+)
 from django.http import HttpResponse
 from django.utils.cache import get_conditional_response, set_response_etag
 from django.utils.http import parse_http_date_safe
@@ -148,7 +155,15 @@ def generation_and_deadline(using=DEFAULT_DB_ALIAS):
         )
         row = cursor.fetchone()
     if row is None or (row[1] is not None and row[1] <= time.time()):
-        invalidate_pages(using)
+        try:
+            with transaction.atomic(using=using):
+                invalidate_pages(using)
+        except DatabaseError as error:
+            # A database readers cannot write to (read-only, disk full) still
+            # serves pages: a token of this request's own matches no page kept
+            # from before the deadline, and a deadline of now keeps none after.
+            logger.warning("Page generation not renewed: %s", error)
+            return secrets.token_hex(16), datetime.now(UTC)
         return generation_and_deadline(using)
     token, valid_until = row
     deadline = None if valid_until is None else datetime.fromtimestamp(valid_until, UTC)
