@@ -15,7 +15,6 @@ import hashlib
 import io
 from dataclasses import dataclass
 
-import PIL.Image
 from django.conf import settings
 from django.core.files.base import ContentFile
 
@@ -176,6 +175,8 @@ def prepare(source):
 
 
 def encode(picture, fmt, icc_profile):
+    import PIL.Image  # only where renditions are made, never in readers' workers
+
     if fmt.pillow_name == "JPEG" and picture.mode == "RGBA":
         flat = PIL.Image.new("RGB", picture.size, "white")
         flat.paste(picture, mask=picture.getchannel("A"))
@@ -194,6 +195,8 @@ def generate(image):
     Each size is resized once from the original and encoded in every format.
     If anything fails, the renditions made by this call are removed again.
     """
+    import PIL.Image
+
     storage = image.file.storage
     missing = [r for r in all_renditions(image) if not storage.exists(r.name)]
     if not missing:
