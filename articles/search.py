@@ -217,8 +217,8 @@ def ranked_matches(query, articles):
     if not query.terms:
         return articles.none().annotate(search_rank=Value(0.0))
     index = _index_for(connection.vendor)
-    newest = index.matches(articles, query.terms).order_by(*NEWEST_FIRST)
-    candidates = articles.filter(pk__in=newest.values("pk")[:MAX_RANKED])
+    newest, params = _newest_sql(index, articles, query.terms)
+    candidates = index.among(articles, newest, params)
     return index.ranked(candidates, query.terms).order_by("-search_rank", "-pk")
 
 
@@ -226,9 +226,13 @@ def ranked_matches(query, articles):
 NEWEST_FIRST = Article._meta.ordering
 
 
-def _newest_published_sql(index, terms):
-    """SQL and params for the ids of the newest MAX_RANKED published matches."""
-    newest = index.matches(Article.objects.published(), terms).order_by(*NEWEST_FIRST)
+def _newest_sql(index, articles, terms):
+    """SQL and params for the ids of the newest MAX_RANKED matches among articles.
+
+    A query of its own, not a subquery Django would alias: PostgreSQL's index
+    column is named by its table, which must be this query's own.
+    """
+    newest = index.matches(articles, terms).order_by(*NEWEST_FIRST)
     return newest.values("pk")[:MAX_RANKED].query.sql_with_params()
 
 
@@ -336,6 +340,11 @@ class _SQLiteIndex:
             )
             return cursor.fetchone()[0]
 
+    def among(self, articles, ids_sql, params):
+        """The articles whose ids the SQL query gives."""
+        table = Article._meta.db_table
+        return articles.extra(where=[f"{table}.id IN ({ids_sql})"], params=params)
+
     def ranked(self, articles, terms):
         # A join, so that one pass over the index ranks every match; a rank
         # read per article by a correlated subquery was 15 times slower on
@@ -353,7 +362,7 @@ class _SQLiteIndex:
         # The newest matches are ranked by calling bm25() on each of them: the
         # rank column in ORDER BY would have FTS5 rank every match. Only the
         # page's rows are then read again to be highlighted.
-        newest, params = _newest_published_sql(self, terms)
+        newest, params = _newest_sql(self, Article.objects.published(), terms)
         match = self._match(terms)
         markers = [MATCH_START, MATCH_END]
         with connection.cursor() as cursor:
@@ -440,21 +449,24 @@ class _PostgreSQLIndex:
         matches = self.matches(Article.objects.published(), terms).order_by()
         return matches[:limit].count()
 
+    def among(self, articles, ids_sql, params):
+        """The articles whose ids the SQL query gives: listed once, then read
+        by primary key; with "IN (...)" the planner would rather join the
+        whole table."""
+        table = Article._meta.db_table
+        where = f"{table}.id = ANY(ARRAY({ids_sql}))"
+        return articles.extra(where=[where], params=params)
+
     def ranked(self, articles, terms):
         rank = SearchRank(self.document, self._query(terms))
         return articles.annotate(search_rank=rank)
 
     def page(self, terms, offset, limit):
         query = self._query(terms)
-        newest, params = _newest_published_sql(self, terms)
+        newest, params = _newest_sql(self, Article.objects.published(), terms)
         markers = {"start_sel": MATCH_START, "stop_sel": MATCH_END}
-        # "= ANY(ARRAY(...))" has the ids listed once, then read by primary key;
-        # with "IN (...)" the planner would rather join the whole table.
-        table = Article._meta.db_table
         rows = (
-            Article.objects.extra(
-                where=[f"{table}.id = ANY(ARRAY({newest}))"], params=params
-            )
+            self.among(Article.objects, newest, params)
             .annotate(
                 rank=SearchRank(self.document, query),
                 headline_marked=SearchHeadline(

@@ -538,3 +538,19 @@ def test_postgresql_search_uses_the_gin_index():
             "WHERE relname = 'articles_article_search_document'"
         )
         assert cursor.fetchone()[0] == ["fastupdate=off"]
+
+
+@on_postgresql
+def test_postgresql_admin_search_reads_the_newest_matches_once():
+    for number in range(5):
+        make_article(headline=f"Tundra {number}", status=Article.Status.DRAFT)
+
+    matches = ranked_matches(parse_query("tundra"), Article.objects.all())
+
+    # A subquery naming the outer table would run once per article.
+    sql, params = matches.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = " ".join(row[0] for row in cursor.fetchall())
+    assert "SubPlan" not in plan
+    assert len(matches) == 5
