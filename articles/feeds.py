@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.syndication.views import Feed
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
@@ -232,7 +233,11 @@ class ScopedFeed(LatestArticlesFeed):
     article_filter = None  # how an Article names the object: "tags", "people"
 
     def get_object(self, request, slug):
-        return get_object_or_404(self.model, slug=slug)
+        obj = get_object_or_404(self.model, slug=slug)
+        # Like the topic's or person's page, a 404 until something is published.
+        if not self.articles(obj).exists():
+            raise Http404("Nothing has been published here yet.")
+        return obj
 
     def articles(self, obj):
         return Article.objects.published().filter(**{self.article_filter: obj})

@@ -3,6 +3,9 @@
 Every way a photo arrives (admin upload, importer, code) goes through
 `check_upload` (as the model field's validator) and `clean_upload` (in
 `Image.save`), so the limits and the removal of location data hold for all.
+
+Pillow is imported by the functions that decode, not with the module: reader
+processes, which only name renditions, never load it.
 """
 
 import hashlib
@@ -10,9 +13,7 @@ import io
 import warnings
 from dataclasses import dataclass
 
-import PIL.Image
 from django.core.exceptions import ValidationError
-from PIL import ExifTags, ImageOps
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_PIXELS = 40_000_000
@@ -31,11 +32,8 @@ CONTENT_TYPES = {
 
 # The only EXIF a stored original keeps: who made it and what it shows. GPS,
 # camera serial numbers, maker notes and the rest never leave the upload.
-KEPT_EXIF_TAGS = (
-    ExifTags.Base.Artist,
-    ExifTags.Base.Copyright,
-    ExifTags.Base.ImageDescription,
-)
+# Their names in PIL.ExifTags.Base.
+KEPT_EXIF_TAGS = ("Artist", "Copyright", "ImageDescription")
 
 # Encoder settings for the stored original: close to the upload, which is
 # re-encoded only so that no location data survives.
@@ -86,6 +84,8 @@ def read_upload(file):
 
 def decode(data, name=""):
     """Decode image bytes fully with Pillow, or raise a one-line ValidationError."""
+    import PIL.Image
+
     head = data[:1024].lstrip().lower()
     if name.lower().endswith((".svg", ".svgz")) or b"<svg" in head:
         raise ValidationError(
@@ -133,9 +133,12 @@ def check_upload(file):
 
 
 def kept_exif(image):
+    import PIL.Image
+    from PIL.ExifTags import Base
+
     source = image.getexif()
     kept = PIL.Image.Exif()
-    for tag in KEPT_EXIF_TAGS:
+    for tag in (Base[name] for name in KEPT_EXIF_TAGS):
         if tag in source:
             kept[tag] = source[tag]
     return kept
@@ -153,6 +156,8 @@ def web_mode(image, fmt):
 
 def clean_upload(file):
     """The bytes to store: upright, location-free, in the uploaded format."""
+    from PIL import ImageOps
+
     data = read_upload(file)
     image = decode(data, getattr(file, "name", "") or "")
     fmt = image.format

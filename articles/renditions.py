@@ -17,7 +17,6 @@ import hashlib
 import io
 from dataclasses import dataclass
 
-import PIL.Image
 from django.conf import settings
 from django.core.files.base import ContentFile
 
@@ -234,6 +233,8 @@ def prepare(source):
 
 
 def encode(picture, fmt, icc_profile):
+    import PIL.Image  # only where renditions are made, never in readers' workers
+
     if fmt.pillow_name == "JPEG" and picture.mode == "RGBA":
         flat = PIL.Image.new("RGB", picture.size, "white")
         flat.paste(picture, mask=picture.getchannel("A"))
@@ -253,6 +254,8 @@ def generate(image, wanted=None):
     Each size is resized once from the original and encoded in every format.
     If anything fails, the renditions made by this call are removed again.
     """
+    import PIL.Image
+
     storage = image.file.storage
     wanted = all_renditions(image) if wanted is None else wanted
     missing = [r for r in wanted if not storage.exists(r.name)]

@@ -14,12 +14,12 @@ Nothing here queries the database: `render()` is handed what the ids resolve to
 (articles/templatetags/story_body.py looks them up, one query each).
 """
 
+import functools
 import re
 from dataclasses import dataclass, field
 from html import escape as _html_escape
 from html import unescape
 
-import nh3
 from django.utils.html import escape
 
 # Block elements; text inside each one is a paragraph of the body's text.
@@ -69,15 +69,20 @@ def _allowed_value(tag, attribute, value):
     return value
 
 
-_CLEANER = nh3.Cleaner(
-    tags=set(ALLOWED_TAGS),
-    attributes={tag: set(names) for tag, names in ALLOWED_ATTRIBUTES.items()},
-    attribute_filter=_allowed_value,
-    clean_content_tags=set(REMOVED_WITH_CONTENT),
-    url_schemes=set(URL_SCHEMES),
-    # Stored as written; rel is not needed on links without target="_blank".
-    link_rel=None,
-)
+@functools.cache
+def _cleaner():
+    """nh3's cleaner, made on the first save: readers never load nh3."""
+    import nh3
+
+    return nh3.Cleaner(
+        tags=set(ALLOWED_TAGS),
+        attributes={tag: set(names) for tag, names in ALLOWED_ATTRIBUTES.items()},
+        attribute_filter=_allowed_value,
+        clean_content_tags=set(REMOVED_WITH_CONTENT),
+        url_schemes=set(URL_SCHEMES),
+        # Stored as written; rel is not needed on links without target="_blank".
+        link_rel=None,
+    )
 
 
 def image_marker(image_id):
@@ -102,12 +107,12 @@ def clean_with_text(body):
     """(the clean body, its text), reading it once."""
     body = body.replace("\r\n", "\n")
     if is_html(body):
-        cleaned = _CLEANER.clean(body)
+        cleaned = _cleaner().clean(body)
         parsed = parse(cleaned)
         wrapped = _wrap_loose_text(parsed.tokens)
         if wrapped is None:
             return cleaned, _text(parsed)
-        cleaned = _CLEANER.clean(wrapped)
+        cleaned = _cleaner().clean(wrapped)
     else:
         cleaned = from_text(body)
     return cleaned, to_text(cleaned)
@@ -126,7 +131,7 @@ def from_paragraphs(paragraphs):
         )
         for text in paragraphs
     )
-    return _CLEANER.clean(html) if html else ""
+    return _cleaner().clean(html) if html else ""
 
 
 def from_text(text):

@@ -14,6 +14,11 @@ Both hide two backends:
 Neither the model nor its migrations' state knows about these structures: the
 `0003_search_index` migration creates them with `create_index()`.
 
+Work is bounded whatever the query: only the newest `MAX_RANKED` matches are
+ranked (a common word matches most of the archive, and ranking all of it costs
+a read of every match's index entry), the count stops one past that, and the
+body's passage is highlighted from its first `EXCERPT_LENGTH` characters.
+
 A reader's input never reaches MATCH or `to_tsquery` as syntax: it is cut to
 `MAX_QUERY_LENGTH`, split into words here, and each word is passed on as a
 quoted FTS5 string or as plain text to `plainto_tsquery`.
@@ -34,12 +39,17 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, connections
 from django.db.models import Value
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Left
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 from articles.models import Article
 
 MAX_QUERY_LENGTH = 200
+# Only the newest this many matches are ranked, paged and counted.
+MAX_RANKED = 1000
+# The body's best passage is looked for in its first this many characters.
+EXCERPT_LENGTH = 5000
 
 # The database wraps each match in these; they are removed from readers' input,
 # and `marked_html()` turns them into <mark> once the text is escaped.
@@ -136,7 +146,8 @@ class _Row:
 class SearchResults:
     """The ranked matches for one query, read a page (a slice) at a time.
 
-    Django's Paginator takes it as its object list.
+    Django's Paginator takes it as its object list. It holds at most the
+    newest MAX_RANKED matches; `more` says whether there were more than that.
     """
 
     def __init__(self, query):
@@ -144,10 +155,20 @@ class SearchResults:
         self._index = _index_for(connection.vendor)
 
     @cached_property
-    def _count(self):
+    def _matches(self):
+        """Published matches, counted up to one past MAX_RANKED."""
         if not self.query.terms:
             return 0
-        return self._index.count(self.query.terms)
+        return self._index.count(self.query.terms, MAX_RANKED + 1)
+
+    @cached_property
+    def _count(self):
+        return min(self._matches, MAX_RANKED)
+
+    @property
+    def more(self):
+        """More stories match than were ranked: the count shows as "1,000+"."""
+        return self._matches > MAX_RANKED
 
     def count(self):
         return self._count
@@ -187,21 +208,39 @@ def search_articles(query):
 
 
 def ranked_matches(query, articles):
-    """The articles of a QuerySet that match a parsed query, best first.
+    """The newest MAX_RANKED articles of a QuerySet that match a parsed query,
+    best first.
 
     Each is annotated with `search_rank` (higher is better); drafts are found
     as well as published stories when `articles` holds them.
     """
     if not query.terms:
         return articles.none().annotate(search_rank=Value(0.0))
-    ranked = _index_for(connection.vendor).ranked(articles, query.terms)
-    return ranked.order_by("-search_rank", "-pk")
+    index = _index_for(connection.vendor)
+    newest, params = _newest_sql(index, articles, query.terms)
+    candidates = index.among(articles, newest, params)
+    return index.ranked(candidates, query.terms).order_by("-search_rank", "-pk")
+
+
+# Which matches are ranked when there are too many: the newest, as listed.
+NEWEST_FIRST = Article._meta.ordering
+
+
+def _newest_sql(index, articles, terms):
+    """SQL and params for the ids of the newest MAX_RANKED matches among articles.
+
+    A query of its own, not a subquery Django would alias: PostgreSQL's index
+    column is named by its table, which must be this query's own.
+    """
+    newest = index.matches(articles, terms).order_by(*NEWEST_FIRST)
+    return newest.values("pk")[:MAX_RANKED].query.sql_with_params()
 
 
 class _SQLiteIndex:
     table = "articles_article_fts"
     # Weights of headline, standfirst and body in the bm25 rank.
-    rank = "bm25(10.0, 4.0, 1.0)"
+    weights = "10.0, 4.0, 1.0"
+    rank = f"bm25({weights})"
     tokenizer = "porter unicode61 remove_diacritics 2"
     triggers = {
         "articles_article_fts_insert": """
@@ -279,43 +318,32 @@ class _SQLiteIndex:
         escaped = (term.replace('"', '""') for term in terms)
         return " ".join(f'"{term}"' for term in escaped)
 
-    # Up to this many matches, checking each against the article table is
-    # quicker than reading every published id (about 1,500 on 20,000 articles).
-    few_matches = 1000
+    def matches(self, articles, terms):
+        """The articles of a QuerySet that the index finds for the terms."""
+        found = RawSQL(
+            f"SELECT rowid FROM {self.table} WHERE {self.table} MATCH %s",
+            [self._match(terms)],
+        )
+        return articles.filter(pk__in=found)
 
-    def _published(self, per_match):
-        """The one publish filter as SQL, for a WHERE on the FTS table.
-
-        Per match: a primary-key lookup for each row, cheap when few rows are
-        read. Otherwise: every published id, read once from their index.
-        """
+    def count(self, terms, limit):
+        # Reads the index in its own order and checks each row against the
+        # publish filter by primary key, stopping at the limit.
         published = Article.objects.published().order_by()
-        if per_match:
-            row = RawSQL(f"{self.table}.rowid", [])
-            sql, params = published.filter(pk=row).values("pk").query.sql_with_params()
-            return f"EXISTS ({sql})", params
-        sql, params = published.values("pk").query.sql_with_params()
-        # "+rowid" keeps SQLite from probing the index once per published id.
-        return f"+rowid IN ({sql})", params
-
-    def count(self, terms):
-        match = self._match(terms)
+        row = RawSQL(f"{self.table}.rowid", [])
+        sql, params = published.filter(pk=row).values("pk").query.sql_with_params()
         with connection.cursor() as cursor:
-            # Counting all matches reads the index only: next to free.
             cursor.execute(
-                f"SELECT count(*) FROM {self.table} WHERE {self.table} MATCH %s",
-                [match],
-            )
-            matches = cursor.fetchone()[0]
-            if not matches:
-                return 0
-            published, params = self._published(matches <= self.few_matches)
-            cursor.execute(
-                f"SELECT count(*) FROM {self.table} "
-                f"WHERE {self.table} MATCH %s AND {published}",
-                [match, *params],
+                f"SELECT count(*) FROM (SELECT 1 FROM {self.table} "
+                f"WHERE {self.table} MATCH %s AND EXISTS ({sql}) LIMIT %s)",
+                [self._match(terms), *params, limit],
             )
             return cursor.fetchone()[0]
+
+    def among(self, articles, ids_sql, params):
+        """The articles whose ids the SQL query gives."""
+        table = Article._meta.db_table
+        return articles.extra(where=[f"{table}.id IN ({ids_sql})"], params=params)
 
     def ranked(self, articles, terms):
         # A join, so that one pass over the index ranks every match; a rank
@@ -331,8 +359,11 @@ class _SQLiteIndex:
         )
 
     def page(self, terms, offset, limit):
-        # Rows come in rank order and stop at the limit: few are checked.
-        published, params = self._published(per_match=True)
+        # The newest matches are ranked by calling bm25() on each of them: the
+        # rank column in ORDER BY would have FTS5 rank every match. Only the
+        # page's rows are then read again to be highlighted.
+        newest, params = _newest_sql(self, Article.objects.published(), terms)
+        match = self._match(terms)
         markers = [MATCH_START, MATCH_END]
         with connection.cursor() as cursor:
             cursor.execute(
@@ -340,9 +371,13 @@ class _SQLiteIndex:
                 f"highlight({self.table}, 0, %s, %s), "
                 f"snippet({self.table}, 1, %s, %s, '…', 64), "
                 f"snippet({self.table}, 2, %s, %s, '…', 32) "
-                f"FROM {self.table} WHERE {self.table} MATCH %s AND {published} "
-                "ORDER BY rank LIMIT %s OFFSET %s",
-                [*markers * 3, self._match(terms), *params, limit, offset],
+                f"FROM {self.table} WHERE {self.table} MATCH %s AND rowid IN ("
+                f"SELECT rowid FROM (SELECT rowid, bm25({self.table}, {self.weights}) "
+                f"AS page_rank FROM {self.table} WHERE {self.table} MATCH %s "
+                # "+" keeps FTS5 from searching once per id of the list.
+                f"AND +rowid IN ({newest}) ORDER BY page_rank, rowid DESC "
+                "LIMIT %s OFFSET %s)) ORDER BY rank, rowid DESC",
+                [*markers * 3, match, match, *params, limit, offset],
             )
             # bm25() is better the more negative; flip it so higher is better.
             return [
@@ -401,26 +436,38 @@ class _PostgreSQLIndex:
         # ALTER TABLE keeps triggers on PostgreSQL: nothing is ever lost.
         return False
 
-    def _matches(self, terms, articles=None):
-        query = SearchQuery(" ".join(terms), config=self.config, search_type="plain")
-        if articles is None:
-            articles = Article.objects.published()
-        matches = articles.alias(document=self.document).filter(document=query)
-        return matches, query
+    def _query(self, terms):
+        return SearchQuery(" ".join(terms), config=self.config, search_type="plain")
 
-    def count(self, terms):
-        matches, _ = self._matches(terms)
-        return matches.count()
+    def matches(self, articles, terms):
+        """The articles of a QuerySet that the index finds for the terms."""
+        return articles.alias(document=self.document).filter(
+            document=self._query(terms)
+        )
+
+    def count(self, terms, limit):
+        matches = self.matches(Article.objects.published(), terms).order_by()
+        return matches[:limit].count()
+
+    def among(self, articles, ids_sql, params):
+        """The articles whose ids the SQL query gives: listed once, then read
+        by primary key; with "IN (...)" the planner would rather join the
+        whole table."""
+        table = Article._meta.db_table
+        where = f"{table}.id = ANY(ARRAY({ids_sql}))"
+        return articles.extra(where=[where], params=params)
 
     def ranked(self, articles, terms):
-        matches, query = self._matches(terms, articles)
-        return matches.annotate(search_rank=SearchRank(self.document, query))
+        rank = SearchRank(self.document, self._query(terms))
+        return articles.annotate(search_rank=rank)
 
     def page(self, terms, offset, limit):
-        matches, query = self._matches(terms)
+        query = self._query(terms)
+        newest, params = _newest_sql(self, Article.objects.published(), terms)
         markers = {"start_sel": MATCH_START, "stop_sel": MATCH_END}
         rows = (
-            matches.annotate(
+            self.among(Article.objects, newest, params)
+            .annotate(
                 rank=SearchRank(self.document, query),
                 headline_marked=SearchHeadline(
                     "headline", query, config=self.config, highlight_all=True, **markers
@@ -433,7 +480,7 @@ class _PostgreSQLIndex:
                     **markers,
                 ),
                 body_marked=SearchHeadline(
-                    "body_text",
+                    Left("body_text", EXCERPT_LENGTH),
                     query,
                     config=self.config,
                     min_words=15,
@@ -441,7 +488,7 @@ class _PostgreSQLIndex:
                     **markers,
                 ),
             )
-            .order_by("-rank", "-published_at", "-pk")
+            .order_by("-rank", *NEWEST_FIRST)
             .values_list(
                 "pk", "rank", "headline_marked", "standfirst_marked", "body_marked"
             )[offset : offset + limit]

@@ -6,6 +6,7 @@ from which the page cache and the validators work.
 
 import copy
 import re
+import sys
 
 from django.conf import settings
 from django.core.paginator import InvalidPage, Paginator
@@ -38,6 +39,7 @@ from articles.models import (
     Topic,
 )
 from articles.search import MAX_QUERY_LENGTH, parse_query, search_articles
+from newsroom.health import database_unavailable
 
 PAGE_SIZE = 20
 MORE_ON_THIS = 4
@@ -236,7 +238,13 @@ def favicon(request):
 
 @requires_csrf_token
 def server_error(request, template_name="500.html"):
-    """The 500 page from the template alone: no database, no context processors."""
+    """The 500 page from the template alone: no database, no context processors.
+
+    Django calls this for whatever a view or a middleware failed with; when
+    that is the database being away, readers get the 503 page instead.
+    """
+    if unavailable := database_unavailable(request, sys.exception()):
+        return unavailable
     template = loader.get_template(template_name)
     return HttpResponseServerError(template.render({"SITE_NAME": settings.SITE_NAME}))
 

@@ -172,14 +172,19 @@ fi
 echo "== gunicorn (direct), 64 connections for 30 s on the article page"
 measure "article, 64 connections" 64 30s "$BASE$ARTICLE"
 
-# Resident memory of each worker now, and the most it ever held (VmHWM).
+# Resident memory of each worker now, and the most it ever held (VmHWM); and
+# its proportional share (PSS: pages shared with the other workers, such as the
+# code loaded before gunicorn forks them, count a share each), what it costs.
 largest_rss=0
 largest_peak=0
+largest_pss=0
 for pid in $(workers); do
     rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$pid/status")
     peak=$(awk '/^VmHWM/ { print $2 }' "/proc/$pid/status")
+    pss=$(awk '/^Pss:/ { print $2 }' "/proc/$pid/smaps_rollup")
     [ "$rss" -gt "$largest_rss" ] && largest_rss=$rss
     [ "$peak" -gt "$largest_peak" ] && largest_peak=$peak
+    [ "$pss" -gt "$largest_pss" ] && largest_pss=$pss
 done
 
 echo
@@ -198,9 +203,10 @@ awk -F'\t' '
             $1, $2, $3, $4, $5, $6, ratio, $7, $10, $8
     }' "$RESULTS"
 echo
-awk -v rss="$largest_rss" -v peak="$largest_peak" 'BEGIN {
+awk -v rss="$largest_rss" -v peak="$largest_peak" -v pss="$largest_pss" 'BEGIN {
     printf "largest worker resident memory: %.1f MiB now, %.1f MiB at its peak\n",
-        rss / 1024, peak / 1024 }'
+        rss / 1024, peak / 1024
+    printf "largest worker proportional share (PSS): %.1f MiB\n", pss / 1024 }'
 echo "workers: $(wc -w <<<"$(workers)") (pids $(workers))"
 echo "(ratio: requests/s over the static file's on the same server; errors: wrk socket"
 echo " errors (connect/read/write/timeout, a timeout being no answer within 2 s);"

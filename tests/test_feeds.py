@@ -163,6 +163,27 @@ def test_feed_of_unknown_topic_or_person_is_404(client, url):
     assert client.get(url).status_code == 404
 
 
+@pytest.mark.parametrize("feed_type", FEED_TYPES)
+@pytest.mark.parametrize("scope", ["topic", "person"])
+def test_feed_of_topic_or_person_with_nothing_published_is_404_like_its_page(
+    client, scope, feed_type
+):
+    person = make_person(name="Ada Lovelace", slug="ada-lovelace")
+    draft = make_article(status=Article.Status.DRAFT)
+    scheduled = make_article(published_at=timezone.now() + timedelta(1))
+    for article in (draft, scheduled):
+        article.tags.add("Climate")
+        article.people.add(person)
+    slug = {"topic": "climate", "person": "ada-lovelace"}[scope]
+
+    page = client.get(reverse(f"articles:{scope}", kwargs={"slug": slug}))
+    assert page.status_code == 404
+    assert client.get(feed_url(scope, feed_type)).status_code == 404
+
+    Article.objects.filter(pk=draft.pk).update(status=Article.Status.PUBLISHED)
+    assert parse(client.get(feed_url(scope, feed_type))).entries
+
+
 def test_topic_feed_is_titled_after_the_topic(client, newsroom):
     Topic.objects.filter(slug="climate").update(description="Our planet.")
 

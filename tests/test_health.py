@@ -3,6 +3,7 @@
 import pytest
 from django.test import Client
 
+from tests.conftest import make_article
 from tests.services import (
     POSTGRES_PORT,
     Site,
@@ -30,12 +31,33 @@ def test_healthz_is_200_when_database_and_cache_answer(db):
     assert "no-store" in response["Cache-Control"]
 
 
-def test_healthz_is_503_when_redis_is_down(db, settings):
+def test_healthz_is_200_and_pages_serve_while_redis_is_down(db, settings):
+    # Pages are served uncached: the server stays in the load balancer.
     settings.CACHES = redis_cache(f"redis://127.0.0.1:{closed_port()}/10", "h10")
+    make_article(slug="story", headline="Still here")
+
     response = Client().get("/healthz")
-    assert response.status_code == 503
-    assert response.content == b"unavailable: cache\n"
+    assert response.status_code == 200
+    assert response.content == b"ok, degraded: cache\n"
     assert "no-store" in response["Cache-Control"]
+    for path in ("/", "/articles/story/"):
+        page = Client().get(path)
+        assert page.status_code == 200
+        assert b"Still here" in page.content
+
+
+def test_healthz_answers_plain_http_when_the_site_redirects_to_https(
+    tmp_path, prepared_site
+):
+    site = Site.from_prepared(tmp_path, prepared_site, DJANGO_HTTPS="1")
+    with site.server(workers=1) as server:
+        health = server.get("/healthz")
+        assert health.status == 200
+        assert health.body == b"ok\n"
+        # Everything else still goes to HTTPS.
+        page = server.get(URL)
+        assert page.status == 301
+        assert page.headers["location"].startswith("https://")
 
 
 def test_unreachable_database_gives_503_health_and_a_plain_503_page(
@@ -58,6 +80,13 @@ def test_unreachable_database_gives_503_health_and_a_plain_503_page(
             assert page.headers["retry-after"] == "30"
             assert "no-store" in page.headers["cache-control"]
             assert "content-security-policy" in page.headers
+        # Nor does a reader who is signed in, or an address nothing lives at.
+        signed_in = {"Cookie": "sessionid=abcdefghijklmnopqrstuvwxyz012345"}
+        paths = ("/articles/nothing/", "/tags/nothing/", "/people/nothing/")
+        for path, headers in [(URL, signed_in), *((path, {}) for path in paths)]:
+            page = server.get(path, **headers)
+            assert page.status == 503, path
+            assert "Back in a moment" in page.text
         # Static files do not need the database.
         assert server.get("/static/css/site.css").status == 200
 
