@@ -37,5 +37,6 @@ graceful_timeout = 20
 # The heartbeat file on tmpfs: a busy disk never makes a worker look dead.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 
-accesslog = "-"
-access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms worker=%(p)s'
+# The app logs one key=value line per request, with its request id
+# (newsroom/request_log.py): gunicorn's own access log would repeat it.
+accesslog = None

@@ -11,10 +11,12 @@ import warnings
 from dataclasses import dataclass
 
 import PIL.Image
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from PIL import ExifTags, ImageOps
 
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+# The site's one upload limit (NEWSROOM_UPLOAD_MAX_MB), which nginx shares.
+MAX_UPLOAD_BYTES = settings.UPLOAD_MAX_BYTES
 MAX_PIXELS = 40_000_000
 
 # Pillow format -> file extension of the stored original. Only these decoders are
