@@ -421,3 +421,7 @@ if SENTRY_DSN:
         include_local_variables=False,
         traces_sample_rate=0,
     )
+    # The request line of a failed request is not a second error to report.
+    from sentry_sdk.integrations.logging import ignore_logger
+
+    ignore_logger("newsroom.request")

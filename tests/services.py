@@ -181,8 +181,8 @@ class Site:
     def shell(self, code, **values):
         manage(self.env, "shell", "-c", code.format(**values))
 
-    def server(self, name="server", workers=3, **env):
-        return Server({**self.env, **env}, self.var_dir / f"{name}.log", workers)
+    def server(self, name="server", workers=3, app="newsroom.wsgi", **env):
+        return Server({**self.env, **env}, self.var_dir / f"{name}.log", workers, app)
 
 
 def wait_for_port(port, process, log_path, timeout=60):
@@ -238,10 +238,11 @@ class Response:
 class Server:
     """`gunicorn --config gunicorn.conf.py newsroom.wsgi`, as `make run` starts it."""
 
-    def __init__(self, env, log_path, workers=3):
+    def __init__(self, env, log_path, workers=3, app="newsroom.wsgi"):
         self.env = env
         self.log_path = log_path
         self.workers = workers
+        self.app = app  # tests.probe_wsgi adds the probe views
         self.port = None
         self.process = None
 
@@ -251,7 +252,7 @@ class Server:
         self.log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"]
-            + ["newsroom.wsgi"],
+            + [self.app],
             cwd=ROOT,
             env=env,
             stdout=self.log,
