@@ -261,18 +261,16 @@ MEDIA_S3_BUCKET = os.environ.get("MEDIA_S3_BUCKET", "")
 MEDIA_S3_CUSTOM_DOMAIN = os.environ.get("MEDIA_S3_CUSTOM_DOMAIN", "")
 
 
-def s3_media_origin(bucket, endpoint_url, region, custom_domain):
+def s3_media_origin(bucket, endpoint_url, custom_domain):
     """The one origin photo URLs point at when they live in a bucket, as
     django-storages and boto3 build them (tests/test_s3_storage.py compares):
     the CDN host; else the S3-compatible service, which is addressed by path;
-    else AWS's own host for the bucket."""
+    else AWS's host for the bucket (the same in every region)."""
     if custom_domain:
         return f"https://{custom_domain}"
     if endpoint_url:
         scheme, _, rest = endpoint_url.partition("://")
         return f"{scheme}://{rest.split('/', 1)[0]}"
-    if region and region != "us-east-1":
-        return f"https://{bucket}.s3.{region}.amazonaws.com"
     return f"https://{bucket}.s3.amazonaws.com"
 
 
@@ -282,7 +280,6 @@ if MEDIA_S3_BUCKET:
     MEDIA_ORIGIN = s3_media_origin(
         MEDIA_S3_BUCKET,
         os.environ.get("MEDIA_S3_ENDPOINT_URL") or None,
-        os.environ.get("MEDIA_S3_REGION") or None,
         MEDIA_S3_CUSTOM_DOMAIN or None,
     )
 if MEDIA_S3_BUCKET:
