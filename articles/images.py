@@ -61,19 +61,19 @@ def megabytes(size):
 
 def read_upload(file):
     """The uploaded bytes, refusing files over the size limit before reading them."""
+    limit = settings.UPLOAD_MAX_BYTES  # read now: the one limit nginx shares
     size = getattr(file, "size", None)
-    if size is not None and size > MAX_UPLOAD_BYTES:
+    if size is not None and size > limit:
         raise ValidationError(
-            f"The file is {megabytes(size)}; the limit is "
-            f"{MAX_UPLOAD_BYTES // 1024 // 1024} MB.",
+            f"The file is {megabytes(size)}; the limit is {limit // 1024 // 1024} MB.",
             code="file_too_big",
         )
     file.seek(0)
-    data = file.read(MAX_UPLOAD_BYTES + 1)
+    data = file.read(limit + 1)
     file.seek(0)
-    if len(data) > MAX_UPLOAD_BYTES:
+    if len(data) > limit:
         raise ValidationError(
-            f"The file is over the {MAX_UPLOAD_BYTES // 1024 // 1024} MB limit.",
+            f"The file is over the {limit // 1024 // 1024} MB limit.",
             code="file_too_big",
         )
     return data

@@ -50,14 +50,18 @@ def request_too_large(request=None, exception=None):
     `manage.py nginx_limits` can write the same page for nginx to serve."""
     page = loader.render_to_string(
         "413.html",
-        {"SITE_NAME": settings.SITE_NAME, "upload_max_mb": settings.UPLOAD_MAX_MB},
+        {
+            "SITE_NAME": settings.SITE_NAME,
+            "upload_max_mb": settings.UPLOAD_MAX_MB,
+            "request_max_mb": settings.REQUEST_MAX_MB,
+        },
     )
     return HttpResponse(page, status=413)
 
 
 class UploadLimitMiddleware:
-    """Answer 413 to a request body over UPLOAD_MAX_BYTES before anything reads
-    it: the same limit, and the same page, as nginx in front."""
+    """Answer 413 to a request body over REQUEST_MAX_BYTES before anything
+    reads it: the same limit, and the same page, as nginx in front."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -67,7 +71,7 @@ class UploadLimitMiddleware:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0
-        if length > settings.UPLOAD_MAX_BYTES:
+        if length > settings.REQUEST_MAX_BYTES:
             return request_too_large(request)
         return self.get_response(request)
 

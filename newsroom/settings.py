@@ -298,10 +298,11 @@ if MEDIA_S3_BUCKET:
     }
 
 
-# The largest upload, photo and form together, in whole megabytes. One value
-# for every layer: the app answers a bigger request with its own 413 page
-# (newsroom/http.py), the photo check refuses a bigger file (articles/images.py),
-# and nginx's client_max_body_size is written from it by `manage.py nginx_limits`.
+# The largest photo, in whole megabytes. One value for every layer: the photo
+# check refuses a bigger file (articles/images.py), and a request bigger than
+# the photo and its form is refused with the site's own 413 page, by the app
+# (newsroom/http.py) and by nginx, whose client_max_body_size is written from
+# it by `manage.py nginx_limits`.
 try:
     UPLOAD_MAX_MB = int(os.environ.get("NEWSROOM_UPLOAD_MAX_MB", "20"))
 except ValueError:
@@ -312,6 +313,10 @@ except ValueError:
 if UPLOAD_MAX_MB < 1:
     raise ImproperlyConfigured("NEWSROOM_UPLOAD_MAX_MB must be at least 1.")
 UPLOAD_MAX_BYTES = UPLOAD_MAX_MB * 1024 * 1024
+# A request carries the photo and the rest of its form: one megabyte more, so a
+# photo just over the limit gets the form's exact error, not the 413 page.
+REQUEST_MAX_MB = UPLOAD_MAX_MB + 1
+REQUEST_MAX_BYTES = REQUEST_MAX_MB * 1024 * 1024
 # Form text is held in memory up to the same limit (Django's default, 2.5 MB,
 # would refuse a long pasted story the limit promises); a file over
 # FILE_UPLOAD_MAX_MEMORY_SIZE still streams to a temporary file.

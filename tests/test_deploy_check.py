@@ -176,7 +176,8 @@ def test_production_nginx_site_config_is_valid(tmp_path, prepared_site):
         capture_output=True,
         text=True,
     ).stdout
-    assert re.findall(r"^client_max_body_size (\d+)m;$", dump, re.M) == ["20"]
+    # A 20 MB photo and its form.
+    assert re.findall(r"^client_max_body_size (\d+)m;$", dump, re.M) == ["21"]
 
 
 def test_without_site_url_links_use_the_port_gunicorn_binds(production_site):

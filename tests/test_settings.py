@@ -82,9 +82,10 @@ def test_site_url_follows_the_port_gunicorn_binds_unless_set(tmp_path, env, site
     assert result.stdout.strip() == (site_url or "https://news.example.com")
 
 
+MB = 1024 * 1024
 UPLOAD_PRINT = (
     "import newsroom.settings as s; from articles import images; "
-    "print(s.UPLOAD_MAX_BYTES, images.MAX_UPLOAD_BYTES)"
+    "print(s.UPLOAD_MAX_BYTES, images.MAX_UPLOAD_BYTES, s.REQUEST_MAX_BYTES)"
 )
 
 
@@ -93,11 +94,11 @@ def test_one_upload_limit_in_megabytes_for_the_app_and_the_photo_check(tmp_path)
     django = {"DJANGO_SETTINGS_MODULE": "newsroom.settings"}
     default = load_settings(tmp_path, code, DJANGO_SECRET_KEY="x" * 50, **django)
     assert default.returncode == 0, default.stderr
-    assert default.stdout.split() == [str(20 * 1024 * 1024)] * 2
+    assert default.stdout.split() == [str(20 * MB), str(20 * MB), str(21 * MB)]
     five = load_settings(
         tmp_path, code, DJANGO_SECRET_KEY="x" * 50, NEWSROOM_UPLOAD_MAX_MB="5", **django
     )
-    assert five.stdout.split() == [str(5 * 1024 * 1024)] * 2
+    assert five.stdout.split() == [str(5 * MB), str(5 * MB), str(6 * MB)]
 
 
 @pytest.mark.parametrize("value", ["20MB", "0", "1.5"])

@@ -1,5 +1,6 @@
-"""One upload limit (NEWSROOM_UPLOAD_MAX_MB) for the app, the photo check and
-nginx, and the site's own 413 page wherever a too-large upload is refused."""
+"""One upload limit (NEWSROOM_UPLOAD_MAX_MB) for the photo check, the app's
+request limit and nginx (the photo plus 1 MB for its form), and the site's own
+413 page wherever a too-large request is refused."""
 
 import re
 
@@ -15,27 +16,42 @@ MEGABYTE = 1024 * 1024
 OUR_413_PAGE = "Upload too large"
 
 
-def over_a_megabyte():
-    """A photo with padding: well over 1 MB however well it compresses."""
-    return photo_bytes() + b"\0" * (MEGABYTE + 200_000)
+def padded_photo(megabytes):
+    """A photo padded to the given size, however well it compresses."""
+    photo = photo_bytes()
+    return photo + b"\0" * (int(megabytes * MEGABYTE) - len(photo))
+
+
+@pytest.fixture
+def one_megabyte_photos(settings):
+    """What NEWSROOM_UPLOAD_MAX_MB=1 sets (tests/test_settings.py checks that)."""
+    settings.UPLOAD_MAX_MB, settings.UPLOAD_MAX_BYTES = 1, MEGABYTE
+    settings.REQUEST_MAX_MB, settings.REQUEST_MAX_BYTES = 2, 2 * MEGABYTE
 
 
 @pytest.mark.django_db
-def test_a_photo_over_the_limit_gets_our_413_page_in_the_admin(
-    settings, editor_client, media_root
+def test_a_request_over_the_limit_gets_our_413_page_in_the_admin(
+    one_megabyte_photos, editor_client, media_root
 ):
-    settings.UPLOAD_MAX_BYTES = MEGABYTE
-    settings.UPLOAD_MAX_MB = 1
     add_url = reverse("admin:articles_image_add")
     assert editor_client.get(add_url).status_code == 200
-    response = editor_client.post(add_url, image_form_data(upload(over_a_megabyte())))
+    response = editor_client.post(add_url, image_form_data(upload(padded_photo(2.5))))
     assert response.status_code == 413
     page = response.content.decode()
     assert OUR_413_PAGE in page
-    assert "over the site's limit of 1 MB" in page
+    assert "over 2 MB" in page and "at most 1 MB" in page
     assert response["Content-Security-Policy"]  # the site's headers, too
     assert Image.objects.count() == 0
-    # Under the limit the same form stores the photo.
+
+
+@pytest.mark.django_db
+def test_a_photo_just_over_the_limit_gets_the_forms_exact_error(
+    one_megabyte_photos, editor_client, media_root
+):
+    add_url = reverse("admin:articles_image_add")
+    response = editor_client.post(add_url, image_form_data(upload(padded_photo(1.2))))
+    assert response.status_code == 200
+    assert "The file is 1.2 MB; the limit is 1 MB." in response.content.decode()
     response = editor_client.post(add_url, image_form_data(upload(photo_bytes())))
     assert response.status_code == 302
     assert Image.objects.count() == 1
@@ -65,9 +81,10 @@ def limits_conf(env, output_dir):
 def test_nginx_limit_is_written_from_the_same_setting(tmp_path, prepared_site):
     site = Site.from_prepared(tmp_path, prepared_site, NEWSROOM_UPLOAD_MAX_MB="7")
     conf = limits_conf(site.env, tmp_path / "nginx")
-    assert re.findall(r"^client_max_body_size (\d+)m;$", conf, re.M) == ["7"]
+    # The photo and its form: what the app itself accepts (REQUEST_MAX_MB).
+    assert re.findall(r"^client_max_body_size (\d+)m;$", conf, re.M) == ["8"]
     page = (tmp_path / "nginx" / "413.html").read_text()
-    assert OUR_413_PAGE in page and "limit of 7 MB" in page
+    assert OUR_413_PAGE in page and "over 8 MB" in page and "at most 7 MB" in page
     # The page links the collected, hashed stylesheet nginx serves.
     assert re.search(r'href="/static/css/site\.[0-9a-f]{12}\.css"', page)
     assert f"alias {tmp_path / 'nginx' / '413.html'};" in conf
@@ -91,18 +108,18 @@ def test_nginx_refuses_a_body_over_the_limit_with_our_page(upload_site, tmp_path
             "/admin/login/",
             "POST",
             {"Content-Type": "application/octet-stream"},
-            b"\0" * (MEGABYTE + 1),
+            b"\0" * (2 * MEGABYTE + 1),
         )
         assert too_big.status == 413
         assert "nginx" in too_big.headers.get("server", "")
         assert OUR_413_PAGE in too_big.text
-        assert "limit of 1 MB" in too_big.text
+        assert "over 2 MB" in too_big.text
         # Just under the limit it reaches the app (the login form's CSRF 403).
         allowed = nginx.request(
             "/admin/login/",
             "POST",
             {"Content-Type": "application/octet-stream"},
-            b"\0" * (MEGABYTE - 1000),
+            b"\0" * (2 * MEGABYTE - 1000),
         )
         assert allowed.status == 403
     assert "status=403" in (site.var_dir / "server.log").read_text()

@@ -15,9 +15,10 @@ from django.core.management.base import BaseCommand, CommandError
 from newsroom.http import request_too_large
 
 LIMITS_CONF = """\
-# Written by `manage.py nginx_limits` from NEWSROOM_UPLOAD_MAX_MB: do not edit,
-# run the command again. Included by deploy/nginx/newsroom.conf.
-client_max_body_size {upload_max_mb}m;
+# Written by `manage.py nginx_limits` from NEWSROOM_UPLOAD_MAX_MB (a photo, plus
+# 1 MB for its form): do not edit, run the command again. Included by
+# deploy/nginx/newsroom.conf.
+client_max_body_size {request_max_mb}m;
 error_page 413 /_newsroom/413.html;
 location = /_newsroom/413.html {{
     internal;
@@ -52,12 +53,12 @@ class Command(BaseCommand):
         page.write_bytes(content)
         conf = output_dir / "limits.conf"
         conf.write_text(
-            LIMITS_CONF.format(upload_max_mb=settings.UPLOAD_MAX_MB, page=page)
+            LIMITS_CONF.format(request_max_mb=settings.REQUEST_MAX_MB, page=page)
         )
         if options["verbosity"]:
             self.stdout.write(
                 self.style.SUCCESS(
                     f"wrote {conf} (client_max_body_size "
-                    f"{settings.UPLOAD_MAX_MB}m) and {page}"
+                    f"{settings.REQUEST_MAX_MB}m) and {page}"
                 )
             )
