@@ -77,8 +77,8 @@ class UploadLimitMiddleware:
 
 
 def bad_request(request, exception):
-    """Django's 400, except a form with too many fields or too much text
-    (RequestDataTooBig) gets the 413 page: it is the same mistake."""
+    """Django's 400, except form text over the limit (RequestDataTooBig, seen
+    when a body comes without a Content-Length) gets the 413 page."""
     if isinstance(exception, RequestDataTooBig):
         return request_too_large(request, exception)
     return defaults.bad_request(request, exception)

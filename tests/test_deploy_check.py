@@ -180,6 +180,7 @@ def test_production_nginx_site_config_is_valid(tmp_path, prepared_site):
     assert re.findall(r"^client_max_body_size (\d+)m;$", dump, re.M) == ["21"]
 
 
+@pytest.mark.processes
 def test_without_site_url_links_use_the_port_gunicorn_binds(production_site):
     site = production_site
     assert "SITE_URL" not in site.env

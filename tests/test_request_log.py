@@ -77,6 +77,7 @@ def test_a_request_id_is_made_when_the_load_balancer_sends_none_or_junk(log_line
     assert "injected" not in "\n".join(log_lines())
 
 
+@pytest.mark.processes
 def test_the_served_site_logs_one_line_per_request_and_gunicorn_none(
     tmp_path, prepared_site
 ):
@@ -147,6 +148,7 @@ def events(envelopes):
     return found
 
 
+@pytest.mark.processes
 def test_sentry_dsn_reports_an_error_without_personal_data(
     tmp_path, prepared_site, sentry_ingest
 ):
@@ -199,6 +201,7 @@ def test_sentry_dsn_reports_an_error_without_personal_data(
         assert personal.encode() not in raw, personal
 
 
+@pytest.mark.processes
 def test_without_sentry_dsn_nothing_is_sent(tmp_path, prepared_site):
     site = Site.from_prepared(tmp_path, prepared_site)
     result = run_python(

@@ -78,6 +78,7 @@ def limits_conf(env, output_dir):
     return (output_dir / "limits.conf").read_text()
 
 
+@pytest.mark.processes
 def test_nginx_limit_is_written_from_the_same_setting(tmp_path, prepared_site):
     site = Site.from_prepared(tmp_path, prepared_site, NEWSROOM_UPLOAD_MAX_MB="7")
     conf = limits_conf(site.env, tmp_path / "nginx")
@@ -97,6 +98,7 @@ def upload_site(tmp_path, prepared_site):
     return site
 
 
+@pytest.mark.processes
 def test_nginx_refuses_a_body_over_the_limit_with_our_page(upload_site, tmp_path):
     require_nginx()
     site = upload_site
