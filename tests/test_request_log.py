@@ -100,6 +100,9 @@ def test_the_served_site_logs_one_line_per_request_and_gunicorn_none(
     assert float(served[0]["ms"]) > 0
     log = (tmp_path / "server.log").read_text()
     assert '"GET /healthz' not in log  # no second, gunicorn-format access line
+    # gunicorn's own events, too, are single key=value lines.
+    assert "logger=gunicorn.error" in log and "Booting worker" in log
+    assert all(line.startswith("time=") for line in log.splitlines()), log
     assert "Not Found: /no-such-page/" not in log  # the request line says it
 
 
