@@ -362,12 +362,13 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 # Admin login throttle (django-axes): after 5 failures for one account from
-# one address, or 5 from one address whatever the account, that address is
-# refused for 15 minutes. Never an account from everywhere: a stranger's
-# guesses must not lock an editor out of their own desk.
+# one address, that account is refused from that address for 15 minutes.
+# Never an account from everywhere (a stranger's guesses must not lock an
+# editor out of their own desk), nor an address for everyone (a newsroom
+# shares one office address).
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = timedelta(minutes=15)
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "locked_out.html"
 AXES_CLIENT_IP_CALLABLE = "newsroom.http.client_ip"

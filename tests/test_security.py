@@ -232,11 +232,12 @@ def test_axes_reset_username_unlocks_the_account(throttled):
     assert sign_in("reporter", "right-password-1").status_code == 302
 
 
-def test_lock_is_per_address_across_accounts(throttled):
-    for number in range(5):
-        sign_in(f"guess{number}", "wrong", address="203.0.113.9")
-    assert sign_in("subeditor", "right-password-2", "203.0.113.9").status_code == 429
-    assert sign_in("subeditor", "right-password-2", "203.0.113.10").status_code == 302
+def test_a_shared_office_address_stays_open_to_other_accounts(throttled):
+    office = "203.0.113.9"
+    for _ in range(5):
+        sign_in("reporter", "wrong", address=office)
+    assert sign_in("reporter", "right-password-1", office).status_code == 429
+    assert sign_in("subeditor", "right-password-2", office).status_code == 302
 
 
 def test_address_behind_the_proxy_is_the_one_nginx_saw(throttled):
@@ -245,8 +246,8 @@ def test_address_behind_the_proxy_is_the_one_nginx_saw(throttled):
             "/admin/login/", {"username": username, "password": password}
         )
 
-    for number in range(5):
-        through_nginx(f"guess{number}", "wrong", "203.0.113.20")
+    for _ in range(5):
+        through_nginx("subeditor", "wrong", "203.0.113.20")
     locked = through_nginx("subeditor", "right-password-2", "203.0.113.20")
     assert locked.status_code == 429
     # Another reader behind the same proxy is not locked out with them.
