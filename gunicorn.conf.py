@@ -43,8 +43,26 @@ graceful_timeout = 20
 # The heartbeat file on tmpfs: a busy disk never makes a worker look dead.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 
-accesslog = "-"
-access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms worker=%(p)s'
+# The app logs one key=value line per request, with its request id
+# (newsroom/request_log.py): gunicorn's own access log would repeat it.
+accesslog = None
+# gunicorn's own events (workers booting, timing out) in the same one-line
+# key=value format as the app's, on standard error.
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"key_value": {"()": "newsroom.request_log.KeyValueFormatter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "key_value",
+            "stream": "ext://sys.stderr",
+        }
+    },
+    "loggers": {
+        "gunicorn.error": {"level": "INFO", "handlers": ["console"], "propagate": False}
+    },
+}
 
 # `make run` starts the background task worker beside the server
 # (NEWSROOM_TASK_WORKER=1), so one machine needs one command: photo renditions

@@ -13,9 +13,11 @@ import io
 import warnings
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+# The site's one upload limit (NEWSROOM_UPLOAD_MAX_MB), which nginx shares.
+MAX_UPLOAD_BYTES = settings.UPLOAD_MAX_BYTES
 MAX_PIXELS = 40_000_000
 
 # Pillow format -> file extension of the stored original. Only these decoders are
@@ -64,19 +66,19 @@ def megabytes(size):
 
 def read_upload(file):
     """The uploaded bytes, refusing files over the size limit before reading them."""
+    limit = settings.UPLOAD_MAX_BYTES  # read now: the one limit nginx shares
     size = getattr(file, "size", None)
-    if size is not None and size > MAX_UPLOAD_BYTES:
+    if size is not None and size > limit:
         raise ValidationError(
-            f"The file is {megabytes(size)}; the limit is "
-            f"{MAX_UPLOAD_BYTES // 1024 // 1024} MB.",
+            f"The file is {megabytes(size)}; the limit is {limit // 1024 // 1024} MB.",
             code="file_too_big",
         )
     file.seek(0)
-    data = file.read(MAX_UPLOAD_BYTES + 1)
+    data = file.read(limit + 1)
     file.seek(0)
-    if len(data) > MAX_UPLOAD_BYTES:
+    if len(data) > limit:
         raise ValidationError(
-            f"The file is over the {MAX_UPLOAD_BYTES // 1024 // 1024} MB limit.",
+            f"The file is over the {limit // 1024 // 1024} MB limit.",
             code="file_too_big",
         )
     return data

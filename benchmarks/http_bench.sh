@@ -77,6 +77,7 @@ echo "== seeding"
 "$PYTHON" manage.py migrate --noinput --verbosity 0
 [ -n "${BENCH_DATABASE_URL:-}" ] && "$PYTHON" manage.py flush --noinput --verbosity 0
 "$PYTHON" manage.py collectstatic --noinput --verbosity 0
+"$PYTHON" manage.py nginx_limits --verbosity 0
 mapfile -t PAGES < <("$PYTHON" benchmarks/seed_database.py "$ARTICLES")
 ARTICLE=${PAGES[0]}
 TOPIC=${PAGES[1]}
@@ -148,7 +149,7 @@ if [ -n "$NGINX" ]; then
     mkdir -p "$WORK/nginx"
     sed -e "s|@USER_LINE@|$([ "$(id -u)" = 0 ] && echo 'user root;')|" \
         -e "s|@PREFIX@|$WORK/nginx|g" -e "s|@UPSTREAM_PORT@|$PORT|" \
-        -e "s|@PORT@|$NGINX_PORT|" -e "s|@VAR_DIR@|$NEWSROOM_VAR_DIR|" \
+        -e "s|@PORT@|$NGINX_PORT|" -e "s|@VAR_DIR@|$NEWSROOM_VAR_DIR|g" \
         -e "s|@APP_CONF@|$ROOT/deploy/nginx/newsroom-app.conf|" \
         benchmarks/nginx.conf.in >"$WORK/nginx/nginx.conf"
     "$NGINX" -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" &

@@ -1,6 +1,11 @@
-"""Policies every response shares: host check, client address, static caching."""
+"""Policies every response shares: host check, upload limit, client address,
+static caching."""
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpResponse
+from django.template import loader
+from django.views import defaults
 
 ONE_YEAR = 365 * 24 * 60 * 60
 
@@ -38,3 +43,42 @@ def cache_hashed_files_for_a_year(headers, path, url):
     longest lifetime HTTP caches are asked to honour."""
     if "immutable" in headers.get("Cache-Control", ""):
         headers["Cache-Control"] = f"max-age={ONE_YEAR}, public, immutable"
+
+
+def request_too_large(request=None, exception=None):
+    """The site's 413 page. Rendered without the request or the database, so
+    `manage.py nginx_limits` can write the same page for nginx to serve."""
+    page = loader.render_to_string(
+        "413.html",
+        {
+            "SITE_NAME": settings.SITE_NAME,
+            "upload_max_mb": settings.UPLOAD_MAX_MB,
+            "request_max_mb": settings.REQUEST_MAX_MB,
+        },
+    )
+    return HttpResponse(page, status=413)
+
+
+class UploadLimitMiddleware:
+    """Answer 413 to a request body over REQUEST_MAX_BYTES before anything
+    reads it: the same limit, and the same page, as nginx in front."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > settings.REQUEST_MAX_BYTES:
+            return request_too_large(request)
+        return self.get_response(request)
+
+
+def bad_request(request, exception):
+    """Django's 400, except form text over the limit (RequestDataTooBig, seen
+    when a body comes without a Content-Length) gets the 413 page."""
+    if isinstance(exception, RequestDataTooBig):
+        return request_too_large(request, exception)
+    return defaults.bad_request(request, exception)

@@ -50,9 +50,23 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 
+
+def local_site_url(host, port):
+    """Where `make run` serves when no SITE_URL is set: the HOST and PORT that
+    gunicorn.conf.py binds to (a wildcard address is reached on loopback)."""
+    if host in {"", "0.0.0.0", "::", "[::]"}:
+        host = "127.0.0.1"
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"  # an IPv6 address in a URL
+    return f"http://{host}:{port}"
+
+
 # Every absolute URL (canonical links, feeds, sitemaps, social cards) is built
 # from this one setting, never from the request's Host header.
-SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+SITE_URL = os.environ.get("SITE_URL") or local_site_url(
+    os.environ.get("HOST", "127.0.0.1"), os.environ.get("PORT", "8000")
+)
+SITE_URL = SITE_URL.rstrip("/")
 SITE_NAME = os.environ.get("SITE_NAME", "Newsroom")
 
 INSTALLED_APPS = [
@@ -75,11 +89,14 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every response, even a refused one, is logged with its request id.
+    "newsroom.request_log.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Above WhiteNoise, so static files carry these headers and the host check.
     "csp.middleware.CSPMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "newsroom.http.AllowedHostMiddleware",
+    "newsroom.http.UploadLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "articles.delivery.middleware.PageCacheMiddleware",
     "newsroom.health.DatabaseUnavailableMiddleware",
@@ -244,6 +261,30 @@ TAGGIT_CASE_INSENSITIVE = True
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 MEDIA_S3_BUCKET = os.environ.get("MEDIA_S3_BUCKET", "")
+MEDIA_S3_CUSTOM_DOMAIN = os.environ.get("MEDIA_S3_CUSTOM_DOMAIN", "")
+
+
+def s3_media_origin(bucket, endpoint_url, custom_domain):
+    """The one origin photo URLs point at when they live in a bucket, as
+    django-storages and boto3 build them (tests/test_s3_storage.py compares):
+    the CDN host; else the S3-compatible service, which is addressed by path;
+    else AWS's host for the bucket (the same in every region)."""
+    if custom_domain:
+        return f"https://{custom_domain}"
+    if endpoint_url:
+        scheme, _, rest = endpoint_url.partition("://")
+        return f"{scheme}://{rest.split('/', 1)[0]}"
+    return f"https://{bucket}.s3.amazonaws.com"
+
+
+# The origin of photo URLs, when not the site itself: img-src allows it.
+MEDIA_ORIGIN = None
+if MEDIA_S3_BUCKET:
+    MEDIA_ORIGIN = s3_media_origin(
+        MEDIA_S3_BUCKET,
+        os.environ.get("MEDIA_S3_ENDPOINT_URL") or None,
+        MEDIA_S3_CUSTOM_DOMAIN or None,
+    )
 if MEDIA_S3_BUCKET:
     STORAGES["default"] = {
         "BACKEND": "articles.storage.MediaS3Storage",
@@ -252,12 +293,37 @@ if MEDIA_S3_BUCKET:
             "endpoint_url": os.environ.get("MEDIA_S3_ENDPOINT_URL") or None,
             "region_name": os.environ.get("MEDIA_S3_REGION") or None,
             # e.g. a CDN host name in front of the bucket.
-            "custom_domain": os.environ.get("MEDIA_S3_CUSTOM_DOMAIN") or None,
+            "custom_domain": MEDIA_S3_CUSTOM_DOMAIN or None,
             # Photos are public: plain, cacheable URLs rather than signed ones.
             "querystring_auth": False,
             "file_overwrite": False,
         },
     }
+
+
+# The largest photo, in whole megabytes. One value for every layer: the photo
+# check refuses a bigger file (articles/images.py), and a request bigger than
+# the photo and its form is refused with the site's own 413 page, by the app
+# (newsroom/http.py) and by nginx, whose client_max_body_size is written from
+# it by `manage.py nginx_limits`.
+try:
+    UPLOAD_MAX_MB = int(os.environ.get("NEWSROOM_UPLOAD_MAX_MB", "20"))
+except ValueError:
+    raise ImproperlyConfigured(
+        "NEWSROOM_UPLOAD_MAX_MB must be a whole number of megabytes, got "
+        f"{os.environ['NEWSROOM_UPLOAD_MAX_MB']!r}."
+    ) from None
+if UPLOAD_MAX_MB < 1:
+    raise ImproperlyConfigured("NEWSROOM_UPLOAD_MAX_MB must be at least 1.")
+UPLOAD_MAX_BYTES = UPLOAD_MAX_MB * 1024 * 1024
+# A request carries the photo and the rest of its form: one megabyte more, so a
+# photo just over the limit gets the form's exact error, not the 413 page.
+REQUEST_MAX_MB = UPLOAD_MAX_MB + 1
+REQUEST_MAX_BYTES = REQUEST_MAX_MB * 1024 * 1024
+# Form text is held in memory up to the same limit (Django's default, 2.5 MB,
+# would refuse a long pasted story the limit promises); a file over
+# FILE_UPLOAD_MAX_MEMORY_SIZE still streams to a temporary file.
+DATA_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES
 
 
 # Email: the admin's password reset mails (newsroom/password_reset.py). Sent by
@@ -290,18 +356,22 @@ CONTENT_SECURITY_POLICY = {
         "default-src": [SELF],
         "script-src": [SELF],
         "style-src": [SELF],
-        "img-src": [SELF, "data:"],
+        # Photos in a bucket or behind a CDN: that one origin, nothing wider.
+        "img-src": [SELF, "data:", *filter(None, [MEDIA_ORIGIN])],
         "object-src": [NONE],
         "base-uri": [SELF],
         "form-action": [SELF],
         "frame-ancestors": [NONE],
     }
 }
-# Admin login throttle (django-axes): after 5 failures for one account, or
-# from one address, logins are refused for 15 minutes.
+# Admin login throttle (django-axes): after 5 failures for one account from
+# one address, that account is refused from that address for 15 minutes.
+# Never an account from everywhere (a stranger's guesses must not lock an
+# editor out of their own desk), nor an address for everyone (a newsroom
+# shares one office address).
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = timedelta(minutes=15)
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "locked_out.html"
 AXES_CLIENT_IP_CALLABLE = "newsroom.http.client_ip"
@@ -321,9 +391,45 @@ if HTTPS:
     CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", SITE_URL)
 
 
+# One line per event on standard error (journald under systemd), key=value,
+# each with its request id (newsroom/request_log.py); one line per request
+# from newsroom.request, so gunicorn's own access log is off.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "newsroom.request_log.RequestIdFilter"}},
+    "formatters": {"key_value": {"()": "newsroom.request_log.KeyValueFormatter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": "key_value",
+        }
+    },
     "root": {"handlers": ["console"], "level": "WARNING"},
+    "loggers": {
+        "newsroom.request": {"level": os.environ.get("NEWSROOM_REQUEST_LOG", "INFO")},
+        # Its "Not Found: /x" warnings repeat the request line; errors stay.
+        "django.request": {"level": "ERROR"},
+    },
 }
+
+# Error reports: with SENTRY_DSN set, unhandled errors go to Sentry (or any
+# service that speaks its protocol). No personal data: no cookies, no user,
+# no request bodies, no local variables (they may hold an editor's details).
+SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
+if SENTRY_DSN:
+    import sentry_sdk
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        environment=os.environ.get("SENTRY_ENVIRONMENT") or None,
+        send_default_pii=False,
+        max_request_body_size="never",
+        include_local_variables=False,
+        traces_sample_rate=0,
+    )
+    # The request line of a failed request is not a second error to report.
+    from sentry_sdk.integrations.logging import ignore_logger
+
+    ignore_logger("newsroom.request")

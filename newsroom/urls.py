@@ -51,3 +51,5 @@ urlpatterns += media_urlpatterns()
 
 # The 500 page renders from its template alone, without the database.
 handler500 = "articles.views.server_error"
+# A form over the upload limit gets the 413 page, as a too-large body does.
+handler400 = "newsroom.http.bad_request"

@@ -112,7 +112,8 @@ def site_env(var_dir, **settings):
         key: value
         for key, value in os.environ.items()
         if not key.startswith(SETTINGS_FROM_THE_SHELL)
-        and key not in ("WEB_CONCURRENCY", "GUNICORN_CMD_ARGS", "PORT", "HOST")
+        and key
+        not in ("WEB_CONCURRENCY", "GUNICORN_CMD_ARGS", "PORT", "HOST", "SITE_URL")
     }
     env.update(
         DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
@@ -180,8 +181,8 @@ class Site:
     def shell(self, code, **values):
         manage(self.env, "shell", "-c", code.format(**values))
 
-    def server(self, name="server", workers=3, **env):
-        return Server({**self.env, **env}, self.var_dir / f"{name}.log", workers)
+    def server(self, name="server", workers=3, app="newsroom.wsgi", **env):
+        return Server({**self.env, **env}, self.var_dir / f"{name}.log", workers, app)
 
 
 def wait_for_port(port, process, log_path, timeout=60):
@@ -237,10 +238,11 @@ class Response:
 class Server:
     """`gunicorn --config gunicorn.conf.py newsroom.wsgi`, as `make run` starts it."""
 
-    def __init__(self, env, log_path, workers=3):
+    def __init__(self, env, log_path, workers=3, app="newsroom.wsgi"):
         self.env = env
         self.log_path = log_path
         self.workers = workers
+        self.app = app  # tests.probe_wsgi adds the probe views
         self.port = None
         self.process = None
 
@@ -250,7 +252,7 @@ class Server:
         self.log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"]
-            + ["newsroom.wsgi"],
+            + [self.app],
             cwd=ROOT,
             env=env,
             stdout=self.log,
@@ -270,8 +272,8 @@ class Server:
         return self.request(path, headers=headers)
 
     def worker_pids(self):
-        """The worker processes named in the access log (pid=...)."""
-        return set(re.findall(r"worker=<(\d+)>", self.log_path.read_text()))
+        """The worker processes named in the request log (pid=...)."""
+        return set(re.findall(r" pid=(\d+)", self.log_path.read_text()))
 
 
 class Browser:
@@ -415,6 +417,9 @@ class Nginx:
         self.port = free_port()
         self.prefix = prefix
         prefix.mkdir(parents=True, exist_ok=True)
+        if not (var_dir / "nginx" / "limits.conf").exists():
+            # What install does after collectstatic (a test may write its own).
+            manage(site_env(var_dir), "nginx_limits", "--verbosity", "0")
         config = self.template.read_text()
         for name, value in {
             # As root, workers would drop to "nobody", who cannot read tmp dirs.
@@ -443,6 +448,9 @@ class Nginx:
 
     def get(self, path, **headers):
         return http_request(self.port, path, headers=headers)
+
+    def request(self, path, method="GET", headers=None, body=None):
+        return http_request(self.port, path, method, headers, body)
 
 
 def require_nginx():

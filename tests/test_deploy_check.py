@@ -56,7 +56,8 @@ def test_gunicorn_config_is_what_make_run_starts(tmp_path):
     config = dict(re.findall(r"^(\w+)\s*= (.*)$", result.stdout, re.MULTILINE))
     assert config["workers"] == "3"
     assert config["bind"] == "['127.0.0.1:19099']"
-    assert config["accesslog"] == "-"
+    # Off: the app logs each request itself, with its id (newsroom/request_log.py).
+    assert config["accesslog"] == "None"
     assert config["preload_app"] == "True"
     assert int(config["max_requests"]) >= 10000
     assert int(config["max_requests_jitter"]) > 0
@@ -133,7 +134,7 @@ def test_nginx_serves_static_files_caches_public_pages_and_never_editors(
         assert nginx.get("/static/missing.css").status == 404
 
 
-def test_production_nginx_site_config_is_valid(tmp_path):
+def test_production_nginx_site_config_is_valid(tmp_path, prepared_site):
     nginx = require_nginx()
     if shutil.which("openssl") is None:
         pytest.skip("openssl is needed to make a test certificate")
@@ -146,10 +147,16 @@ def test_production_nginx_site_config_is_valid(tmp_path):
         capture_output=True,
     )
     site = (ROOT / "deploy" / "nginx" / "newsroom.conf").read_text()
+    # The upload limit comes only from the file `manage.py nginx_limits` writes.
+    assert "client_max_body_size" not in site
+    var_dir = tmp_path / "var"
+    var_dir.mkdir()
+    manage(Site.from_prepared(var_dir, prepared_site).env, "nginx_limits")
     site = (
         site.replace("/etc/letsencrypt/live/news.example.com", str(tmp_path))
         .replace("/var/cache/nginx/newsroom", str(tmp_path / "cache"))
         .replace("/srv/newsroom/deploy", str(ROOT / "deploy"))
+        .replace("/srv/newsroom/var", str(var_dir))
     )
     (tmp_path / "newsroom.conf").write_text(site)
     (tmp_path / "nginx.conf").write_text(
@@ -164,6 +171,28 @@ def test_production_nginx_site_config_is_valid(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert "syntax is ok" in result.stderr
+    dump = subprocess.run(
+        [nginx, "-T", "-c", str(tmp_path / "nginx.conf"), "-p", str(tmp_path)],
+        capture_output=True,
+        text=True,
+    ).stdout
+    # A 20 MB photo and its form.
+    assert re.findall(r"^client_max_body_size (\d+)m;$", dump, re.M) == ["21"]
+
+
+@pytest.mark.processes
+def test_without_site_url_links_use_the_port_gunicorn_binds(production_site):
+    site = production_site
+    assert "SITE_URL" not in site.env
+    with site.server(workers=1) as server:
+        page = server.get("/articles/served/").text
+        origin = f"http://127.0.0.1:{server.port}"
+        assert server.port != 8000
+        assert f'<link rel="canonical" href="{origin}/articles/served/">' in page
+        assert f'<meta property="og:url" content="{origin}/articles/served/">' in page
+        feed = server.get("/feeds/rss/").text
+        assert f"<link>{origin}/articles/served/</link>" in feed
+        assert f"<loc>{origin}/" in server.get("/sitemap.xml").text
 
 
 def test_migrate_invalidates_cached_pages(production_site):

@@ -236,3 +236,58 @@ def test_without_a_bucket_media_stays_on_disk_under_var(tmp_path):
         str(tmp_path / "media"),
         "/media/",
     ]
+
+
+PHOTO_ORIGIN_AND_IMG_SRC = (
+    "import django; django.setup(); from urllib.parse import urlsplit; "
+    "from django.conf import settings; "
+    "from django.core.files.storage import default_storage as storage; "
+    "url = urlsplit(storage.url('images/renditions/x.jpg')); "
+    "print(f'{url.scheme}://{url.netloc}'); "
+    "print(*settings.CONTENT_SECURITY_POLICY['DIRECTIVES']['img-src'])"
+)
+
+
+@pytest.mark.parametrize(
+    "media_settings",
+    [
+        {"MEDIA_S3_ENDPOINT_URL": "http://127.0.0.1:9000", "MEDIA_S3_REGION": REGION},
+        {"MEDIA_S3_ENDPOINT_URL": "https://s3.example.net/", "MEDIA_S3_REGION": ""},
+        {"MEDIA_S3_REGION": "eu-west-2"},
+        {"MEDIA_S3_REGION": "us-east-1"},
+        {},
+        {"MEDIA_S3_CUSTOM_DOMAIN": "photos.example-cdn.net"},
+        {
+            "MEDIA_S3_CUSTOM_DOMAIN": "photos.example-cdn.net",
+            "MEDIA_S3_ENDPOINT_URL": "https://s3.example.net",
+        },
+    ],
+    ids=lambda media_settings: ",".join(media_settings) or "AWS",
+)
+def test_img_src_allows_exactly_the_origin_of_photo_urls(tmp_path, media_settings):
+    """The URL django-storages makes for a photo (offline: no request is
+    sent) is allowed by the policy, and nothing else is added to it."""
+    env = site_env(
+        tmp_path,
+        MEDIA_S3_BUCKET="newsroom-media",
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        DJANGO_SETTINGS_MODULE="newsroom.settings",
+        **media_settings,
+    )
+    result = run_python(env, PHOTO_ORIGIN_AND_IMG_SRC)
+    assert result.returncode == 0, result.stderr
+    photo_origin, img_src = result.stdout.splitlines()
+    assert img_src.split() == ["'self'", "data:", photo_origin]
+    if "MEDIA_S3_CUSTOM_DOMAIN" in media_settings:
+        assert photo_origin == "https://photos.example-cdn.net"
+
+
+def test_without_a_bucket_img_src_is_the_site_alone(tmp_path):
+    result = run_python(
+        site_env(tmp_path, MEDIA_S3_CUSTOM_DOMAIN="photos.example-cdn.net"),
+        "import newsroom.settings as s; "
+        "print(*s.CONTENT_SECURITY_POLICY['DIRECTIVES']['img-src'])",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["'self'", "data:"]
