@@ -15,12 +15,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from articles.cache import current_generation
-from articles.importers import (
-    MAX_FILE_BYTES,
-    ArticleImporter,
-    parse_article,
-    split_caption,
-)
+from articles.ingest.formats import MAX_FILE_BYTES, parse_article, split_caption
+from articles.ingest.store import ArticleImporter
 
 # Imported before a test drops root rights, so nothing needs loading as nobody.
 from articles.management.commands import import_articles  # noqa: F401

@@ -3,10 +3,10 @@ from collections import Counter
 from django.core.management.base import BaseCommand, CommandError
 
 from articles.bylines import byline_slug
-from articles.importers import ArticleImporter, ImportRefused, expand_paths
+from articles.ingest.formats import expand_paths
+from articles.ingest.store import BATCH_SIZE, OUTCOMES, ArticleImporter
 from newsroom.sqlite import write_burst
 
-OUTCOMES = ("created", "updated", "unchanged", "skipped", "failed")
 # Runs of at least this many files report progress about ten times.
 PROGRESS_FROM_FILES = 100
 
@@ -17,9 +17,11 @@ class Command(BaseCommand):
         "and credit, body and related stories, linked to the people and topics "
         "they mention. An article is known by the name of the file it came "
         "from: importing the file again updates it in place, keeping what "
-        "editors changed, and skips it if it was deleted. Each file is one "
-        "transaction; a file that cannot be imported is reported on stderr as "
-        "'<path>: <reason>', and the exit status is then 1."
+        "editors changed, and skips it if it was deleted. Files are committed "
+        "in batches, each file in a savepoint of its own: a file that cannot be "
+        "imported leaves nothing behind, is reported on stderr as "
+        "'<path>: <reason>', and the exit status is then 1. Symbolic links are "
+        "refused, never followed."
     )
 
     def add_arguments(self, parser):
@@ -62,9 +64,21 @@ class Command(BaseCommand):
             "no author: bylines editors set are left alone.",
         )
 
+        parser.add_argument(
+            "--batch-size",
+            type=int,
+            default=BATCH_SIZE,
+            metavar="N",
+            help=f"Files per transaction (default {BATCH_SIZE}). Readers see a "
+            "batch at a time; an interrupted import loses at most the open "
+            "batch, which running it again brings in.",
+        )
+
     def handle(self, *args, **options):
         verbosity = options["verbosity"]
         dry_run = options["dry_run"]
+        if options["batch_size"] < 1:
+            raise CommandError("--batch-size: give a number of files, at least 1.")
         paths = expand_paths(options["paths"])
         if not paths:
             raise CommandError(
@@ -93,14 +107,13 @@ class Command(BaseCommand):
             max(1, len(paths) // 10) if len(paths) >= PROGRESS_FROM_FILES else 0
         )
         with write_burst():
-            for number, path in enumerate(paths, start=1):
-                try:
-                    result = importer.import_file(path)
-                except ImportRefused as refusal:
-                    counts["failed"] += 1
-                    self.stderr.write(f"{path}: {refusal}")
+            outcomes = importer.import_paths(paths, batch_size=options["batch_size"])
+            for number, result in enumerate(outcomes, start=1):
+                path = result.path
+                counts[result.outcome] += 1
+                if result.outcome == "failed":
+                    self.stderr.write(f"{path}: {result.note}")
                 else:
-                    counts[result.outcome] += 1
                     names.update(result.unknown_names)
                     if verbosity >= 2 and result.article is not None:
                         prefix = "would be " if dry_run else ""
