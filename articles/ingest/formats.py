@@ -69,6 +69,12 @@ class ParsedArticle:
         """One <p> per paragraph, its text escaped (Article.body is HTML)."""
         return richtext.from_paragraphs(self.paragraphs)
 
+    @cached_property
+    def body_text(self):
+        """The body's text, as richtext.to_text reads it from `body`: the
+        paragraphs, which are single lines with no space at either end."""
+        return "\n\n".join(self.paragraphs)
+
     def own_text(self):
         """The article's own words, where people and topics are looked for.
 

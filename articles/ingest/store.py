@@ -456,7 +456,7 @@ class ArticleImporter:
             lead_image=image and self._with_alt_text(image, parsed),
             **self._imported_fields(parsed),
         )
-        article.prepare_to_save()
+        article.prepare_to_save(clean_body_text=parsed.body_text)
         save_new(article)
         remembered.articles.append((article.headline, article.pk, article.slug))
         remembered.photo_used = image is not None
