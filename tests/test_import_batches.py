@@ -208,3 +208,26 @@ def test_symbolic_link_as_a_stories_photo_refuses_the_story(tmp_path):
 def test_batch_size_must_be_positive(tmp_path):
     with pytest.raises(CommandError, match="--batch-size"):
         run_import(write(tmp_path, "story.txt", story()), batch_size=0)
+
+
+def test_importer_forgets_what_an_interrupted_batch_taught_it(tmp_path):
+    paths = [
+        write(tmp_path, f"{number}.txt", story(headline=f"Story {number}"))
+        for number in (1, 2)
+    ]
+    importer = ArticleImporter()
+    disconnect = interrupt_when_saving("Story 2")
+    try:
+        with pytest.raises(Interrupted):
+            importer.import_batch(paths)
+    finally:
+        disconnect()
+
+    outcomes = importer.import_batch(paths)
+
+    # Story 1's slug and source went with the batch: it is new again.
+    assert [outcome.outcome for outcome in outcomes] == ["created", "created"]
+    assert sorted(Article.objects.values_list("slug", flat=True)) == [
+        "story-1",
+        "story-2",
+    ]

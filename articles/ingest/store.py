@@ -206,7 +206,8 @@ class _Remembered:
 
 
 class ArticleImporter:
-    """Stores article files; create one per run, then call import_file per file.
+    """Stores article files; create one per run, then hand it paths
+    (import_paths, import_batch; import_file for a single file).
 
     A file's story is the one its source (the file's name) made: importing the
     file again changes only what no editor changed since (articles/wire.py).
@@ -251,6 +252,7 @@ class ArticleImporter:
 
     def _load_indexes(self):
         """Read every source, headline, slug and unresolved related link."""
+        self._indexes_stale = False
         self.sources = {
             name: _KnownSource(*known)
             for name, *known in ImportedSource.objects.values_list(
@@ -288,6 +290,8 @@ class ArticleImporter:
         with the batch. Any other exception (a bug, KeyboardInterrupt, a failed
         commit) rolls the whole batch back and propagates.
         """
+        if self._indexes_stale:
+            self._load_indexes()
         prepared, outcomes, used_images = [], [], set()
         committed = False
         try:
@@ -321,8 +325,10 @@ class ArticleImporter:
                 if made is not None and (not committed or made.pk not in used_images):
                     _discard(made)  # Its story failed, or kept its own photo.
             if not committed and not self.dry_run:
-                # The indexes learnt from files whose batch is gone.
-                self._load_indexes()
+                # The indexes learnt from files whose batch is gone: read them
+                # afresh before the next batch (not now: the database may be
+                # what failed).
+                self._indexes_stale = True
         return outcomes
 
     def import_file(self, path):
