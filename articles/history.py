@@ -14,8 +14,8 @@ restoring an old revision never takes a published correction back.
   reversion's Revision.revert, which saves every row of the revision and deletes
   what they have gained since, nor its revision view, which mutes model signals
   for every thread while it renders.
-- The importer writes each file's revision itself (`save_import_revision`, credited
-  "import: <file name>"): the same rows reversion writes, from rows it holds.
+- The importer writes each file's revision itself (`ingest.rawsql.save_import_revision`,
+  credited "import: <file name>"): the same rows reversion writes, from rows it holds.
 - A save anywhere else still gets a revision, taken when its transaction commits.
 """
 
@@ -26,20 +26,17 @@ import re
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cache
 
 import reversion
 from django.contrib.contenttypes.models import ContentType
-from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connections, router, transaction
+from django.db import transaction
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 from django.utils import timezone
-from django.utils.encoding import is_protected_type
 from django.utils.formats import date_format
 from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
-from reversion.models import Revision, Version
+from reversion.models import Version
 
 from articles import richtext
 from articles.models import (
@@ -123,8 +120,9 @@ def set_revision_comment(comment):
 # the rows still exist and reading the latest version to skip duplicates: a
 # dozen queries and several milliseconds an article, most of an import's time.
 # The importer holds every row it just stored, so it writes the same Revision and
-# Version rows itself, in two INSERTs. tests/test_importer_revisions.py checks
-# they are the rows reversion would write, and that history and restore read them.
+# Version rows itself (articles/ingest/rawsql.py: save_import_revision), from an
+# ArticleSnapshot. tests/test_importer_revisions.py checks they are the rows
+# reversion would write, and that history and restore read them.
 
 
 @dataclass
@@ -152,125 +150,6 @@ def revision_written_by_caller():
         yield
     finally:
         _recording_itself.active = previous
-
-
-def save_import_revision(snapshot, comment):
-    """Record `snapshot` as one revision credited to `comment` (no user), written
-    as django-reversion writes it: its history, compare and restore read it."""
-    article = snapshot.article
-    using = router.db_for_write(Revision)
-    model_db = router.db_for_write(Article, instance=article)
-    # Person's ordering, which is the order reversion's serializer lists them in.
-    people = [pk for pk, _ in sorted(snapshot.people, key=lambda p: (p[1], p[0]))]
-    versions = [
-        (Article, article.pk, _serialized(article, {"people": people}), str(article)),
-        *(
-            (
-                TaggedArticle,
-                pk,
-                _serialized_row(
-                    TaggedArticle, pk, content_object_id=article.pk, tag_id=topic_id
-                ),
-                TaggedArticle.describe(article.pk, topic_id),
-            )
-            for pk, topic_id in snapshot.topics
-        ),
-        *(
-            (RelatedLink, link.pk, _serialized(link), str(link))
-            for link in snapshot.links
-        ),
-    ]
-    content_types = ContentType.objects.db_manager(using).get_for_models(
-        Article, TaggedArticle, RelatedLink
-    )
-    connection = connections[using]
-    revision_sql, version_sql = _revision_sql(using)
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
-    with connection.cursor() as cursor:
-        cursor.execute(revision_sql, [now, comment])
-        (revision_id,) = cursor.fetchone()
-        cursor.executemany(
-            version_sql,
-            [
-                (
-                    revision_id,
-                    str(pk),
-                    content_types[model].pk,
-                    model_db,
-                    "json",
-                    data,
-                    text,
-                )
-                for model, pk, data, text in versions
-            ],
-        )
-    return revision_id
-
-
-@cache
-def _revision_sql(using):
-    """INSERTs of a revision (no user; returns its id) and of one version."""
-    quote = connections[using].ops.quote_name
-    return (
-        f"INSERT INTO {quote(Revision._meta.db_table)} (date_created, user_id, "
-        f"comment) VALUES (%s, NULL, %s) RETURNING id",
-        f"INSERT INTO {quote(Version._meta.db_table)} (revision_id, object_id, "
-        f"content_type_id, db, format, serialized_data, object_repr) "
-        f"VALUES (%s, %s, %s, %s, %s, %s, %s)",
-    )
-
-
-# What `serializers.serialize("json", [obj], fields=<the registered fields>)`
-# returns, without its per-call set-up and its query for each many-to-many.
-
-
-def _serialized(obj, many_to_many=None):
-    """A model instance as reversion serialises it."""
-    fields = {}
-    for name, model_field in _snapshot_fields(type(obj)):
-        value = model_field.value_from_object(obj)
-        if type(value) is not str and not is_protected_type(value):
-            value = model_field.value_to_string(obj)
-        fields[name] = value
-    return _encoded(type(obj), obj.pk, fields, many_to_many)
-
-
-def _serialized_row(model, pk, **values):
-    """A row given by attribute name, when every value is a number or text
-    (a join row): no model instance to build."""
-    fields = {name: values[field.attname] for name, field in _snapshot_fields(model)}
-    return _encoded(model, pk, fields)
-
-
-def _encoded(model, pk, fields, many_to_many=None):
-    for name in _snapshot_many_to_many(model):
-        fields[name] = many_to_many[name]
-    data = {"model": model._meta.label_lower, "pk": pk, "fields": fields}
-    return f"[{_JSON.encode(data)}]"
-
-
-# As the JSON serializer encodes (dates to the millisecond, text as it is).
-_JSON = DjangoJSONEncoder(ensure_ascii=False)
-
-
-@cache
-def _snapshot_fields(model):
-    excluded = NOT_IN_SNAPSHOTS.get(model, ())
-    return [
-        (model_field.name, model_field)
-        for model_field in model._meta.concrete_model._meta.local_fields
-        if model_field.serialize and model_field.name not in excluded
-    ]
-
-
-@cache
-def _snapshot_many_to_many(model):
-    excluded = NOT_IN_SNAPSHOTS.get(model, ())
-    return [
-        model_field.name
-        for model_field in model._meta.concrete_model._meta.local_many_to_many
-        if model_field.serialize and model_field.name not in excluded
-    ]
 
 
 # Articles saved in this thread whose revisions wait for their transaction's commit.

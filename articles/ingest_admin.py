@@ -16,8 +16,8 @@ from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 
 from articles.image_picker import MultipleFileInput
-from articles.importers import MAX_FILE_BYTES, PHOTO_EXTENSIONS
 from articles.ingest import uploads
+from articles.ingest.formats import MAX_FILE_BYTES, PHOTO_EXTENSIONS
 from articles.ingest.runs import ImportRun, ImportRunFile, last_import_of
 
 IMPORT_PERMISSION = "articles.import_stories"

@@ -299,14 +299,21 @@ class Article(models.Model):
     def get_absolute_url(self):
         return reverse("articles:detail", kwargs={"slug": self.slug})
 
-    def prepare_to_save(self):
-        """What every save does first; the importer's own INSERT calls it too."""
+    def prepare_to_save(self, clean_body_text=None):
+        """What every save does first; the importer's own INSERT calls it too.
+
+        `clean_body_text`: the body is clean already and this is its text (the
+        importer builds bodies from text: richtext.from_paragraphs).
+        """
         if self.status == self.Status.PUBLISHED and self.published_at is None:
             self.published_at = timezone.now()
         # Browsers send textarea line breaks as CRLF; stored text uses LF, so an
         # untouched body saved from the admin is not a change (nor "Updated").
         self.standfirst = self.standfirst.replace("\r\n", "\n")
-        self.clean_body()
+        if clean_body_text is None:
+            self.clean_body()
+        else:
+            self.body_text = clean_body_text
 
     def clean_body(self):
         """Sanitise the body (articles/richtext.py) and derive its text."""

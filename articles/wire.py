@@ -11,7 +11,7 @@ its headline. `ImportedSource` holds, per source:
 - the pending wire update: the file's version of each field an editor had
   changed when the file changed it too. Editors apply or dismiss it in the admin.
 
-The importer (articles/importers.py) does the comparing; this module holds the
+The importer (articles/ingest/store.py) does the comparing; this module holds the
 rules it and the admin share.
 """
 

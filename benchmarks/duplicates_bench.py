@@ -72,7 +72,7 @@ def templated(batch, count):
     any two share many shingles (similarity 0.2 to 0.7)."""
     import import_bench
 
-    from articles.importers import parse_article
+    from articles.ingest.formats import parse_article
 
     people, _ = import_bench.vocabulary()
     return [

@@ -15,13 +15,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from articles.delivery.keys import read as read_versions
-from articles.importers import (
-    MAX_FILE_BYTES,
-    ArticleImporter,
-    parse_article,
-    split_caption,
-)
+from articles.ingest.formats import MAX_FILE_BYTES, parse_article, split_caption
 from articles.ingest.runs import ImportRunFile
+from articles.ingest.store import ArticleImporter
 
 # Imported before a test drops root rights, so nothing needs loading as nobody.
 from articles.management.commands import import_articles  # noqa: F401

@@ -2,6 +2,7 @@
 
 import json
 import re
+from html import escape
 from importlib import import_module
 
 import feedparser
@@ -14,6 +15,7 @@ from django.urls import reverse
 
 from articles import richtext
 from articles.history import article_history, field_changes
+from articles.ingest.formats import ParsedArticle
 from articles.models import Article, Image
 from articles.search import parse_query, search_articles
 from tests.conftest import make_article
@@ -218,6 +220,53 @@ def test_markup_in_an_imported_file_shows_as_text(tmp_path, client):
     assert run_import(path).summary == (
         "created 0, updated 0, unchanged 1, skipped 0, failed 0"
     )
+
+
+def every_character_in_paragraphs(per_paragraph=2000, leaving_out=""):
+    """Every character Python strings hold (not surrogates), in the paragraphs
+    and lines of a body as the importer builds it."""
+    characters = [
+        chr(point)
+        for point in range(0x110000)
+        if not 0xD800 <= point <= 0xDFFF and chr(point) not in leaving_out
+    ]
+    return [
+        "x " + "".join(characters[start : start + per_paragraph]) + " x"
+        for start in range(0, len(characters), per_paragraph)
+    ]
+
+
+@pytest.mark.parametrize(
+    "paragraphs",
+    [
+        ["One.", "Two & <three> \xa0four\xa0."],
+        ["A line\nand the next", "", "  spaced  "],
+        ["Carriage\rreturn and NUL\0 go through the sanitiser"],
+        # All but the two that send it through the sanitiser: the shortcut.
+        every_character_in_paragraphs(leaving_out="\0\r"),
+    ],
+    ids=["entities", "lines", "rewritten-characters", "every-other-character"],
+)
+def test_body_built_from_text_is_what_the_sanitiser_writes(paragraphs):
+    # from_paragraphs skips the sanitiser when it would change nothing.
+    html = "\n".join(
+        "<p>{}</p>".format(
+            "<br>".join(escape(line, quote=False) for line in text.split("\n"))
+        )
+        for text in paragraphs
+    )
+    assert richtext.from_paragraphs(paragraphs) == richtext._cleaner().clean(html)
+
+
+def test_imported_body_is_clean_and_its_text_is_its_paragraphs():
+    # The importer stores the body and its text without cleaning again.
+    # Paragraphs as parse_article makes them: lines, no space at either end.
+    paragraphs = [
+        text.strip()
+        for text in every_character_in_paragraphs(500, leaving_out="\0\r\n")
+    ]
+    parsed = ParsedArticle("Headline", "", tuple(paragraphs))
+    assert richtext.clean_with_text(parsed.body) == (parsed.body, parsed.body_text)
 
 
 # Story links -------------------------------------------------------------------

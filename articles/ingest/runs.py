@@ -145,21 +145,22 @@ class FileDone:
 
     path: object
     row: ImportRunFile
-    result: object  # the importer's ImportResult; None when refused
+    result: object  # the importer's FileOutcome
 
 
-def run_import(paths, *, options, started_by, run=None, on_file=None, stop=None):
+def run_import(
+    paths, *, options, started_by, run=None, on_file=None, stop=None, batch_size=None
+):
     """Import these files with the importer's `options`, recording each outcome
     on `run` (a new ImportRun started by `started_by` when None); returns the run.
 
-    `on_file(FileDone)` is called after each file; `stop()` is asked before each
-    file, so that a run asked to stop finishes the open file and no more.
-
-    The only call of the importer: swap this loop for the batched importer's
-    per-file outcomes, keeping what it records.
+    Files are stored in batches (articles/ingest/store.py); each batch's file
+    records commit with its stories. `on_file(FileDone)` is called for each file
+    once its batch has committed; `stop()` is asked before each batch, so that a
+    run asked to stop finishes the open batch and no more.
     """
     # Imported here: the importer needs the models, which import this module.
-    from articles.importers import ArticleImporter, ImportRefused
+    from articles.ingest.store import BATCH_SIZE, ArticleImporter
 
     dry_run = options.get("dry_run", False)
     # A dry run of the command writes nothing, not even its record; an upload's
@@ -171,42 +172,51 @@ def run_import(paths, *, options, started_by, run=None, on_file=None, stop=None)
     if record:
         run.save()
     importer = ArticleImporter(**options)
+    batch_size = batch_size or BATCH_SIZE
+    rows = {}
+
+    def record_batch(outcomes):
+        batch = [_file_row(run, outcome, dry_run) for outcome in outcomes]
+        for outcome, row in zip(outcomes, batch, strict=True):
+            rows[id(outcome)] = row
+            run.counts[row.outcome] = run.counts.get(row.outcome, 0) + 1
+        if record:
+            ImportRunFile.objects.bulk_create(batch)
+            run.save(update_fields=["counts"])
+
     try:
         with write_burst():
-            for path in paths:
+            for start in range(0, len(paths), batch_size):
                 if stop is not None and stop():
                     break
-                try:
-                    result = importer.import_file(path)
-                except ImportRefused as refusal:
-                    result = None
-                    outcome, note, article = (
-                        ImportRunFile.Outcome.FAILED,
-                        str(refusal),
-                        None,
-                    )
-                else:
-                    outcome, note, article = _recorded(result)
-                row = ImportRunFile(
-                    run=run,
-                    name=os.path.basename(path),
-                    outcome=outcome,
-                    note=note[:500],
-                    # A dry run's new story was never stored.
-                    article=None if dry_run else article,
+                batch = paths[start : start + batch_size]
+                # A dry run's batch rolls back: its records are written after.
+                outcomes = importer.import_batch(
+                    batch, on_stored=None if dry_run else record_batch
                 )
-                run.counts[outcome] = run.counts.get(outcome, 0) + 1
-                if record:
-                    row.save()
-                    run.save(update_fields=["counts"])
-                if on_file is not None:
-                    on_file(FileDone(path, row, result))
+                if dry_run:
+                    record_batch(outcomes)
+                for outcome in outcomes:
+                    if on_file is not None:
+                        on_file(FileDone(outcome.path, rows[id(outcome)], outcome))
     finally:
         if record and not dry_run:
             run.state = ImportRun.State.FINISHED
             run.finished_at = timezone.now()
             run.save(update_fields=["state", "finished_at"])
     return run
+
+
+def _file_row(run, result, dry_run):
+    outcome, note, article = _recorded(result)
+    return ImportRunFile(
+        run=run,
+        name=os.path.basename(result.path),
+        outcome=outcome,
+        note=note[:500],
+        # A dry run's new story was never stored.
+        article=None if dry_run else article,
+    )
 
 
 def _recorded(result):

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import transaction
 
 from articles.images import MAX_UPLOAD_BYTES
-from articles.importers import MAX_FILE_BYTES, PHOTO_EXTENSIONS
+from articles.ingest.formats import MAX_FILE_BYTES, PHOTO_EXTENSIONS
 from articles.ingest.runs import ImportRun, run_import
 
 STORY_SUFFIX = ".txt"

@@ -18,7 +18,7 @@ import stat
 from contextlib import suppress
 from pathlib import Path
 
-from articles.importers import PHOTO_EXTENSIONS
+from articles.ingest.formats import PHOTO_EXTENSIONS
 from articles.ingest.runs import WATCH_PREFIX, ImportRunFile, run_import
 
 IMPORTED = "imported"
@@ -27,11 +27,16 @@ STORY_SUFFIX = ".txt"
 IGNORED_SUFFIX = ".part"
 
 
+# Files arrive a few at a time: small batches put each story before readers
+# soon after it lands, and SIGTERM waits for at most one batch.
+WATCH_BATCH_SIZE = 10
+
+
 class FolderWatcher:
     """Imports the files that settled in `folder` since the last poll.
 
     `stop` (a threading.Event, set by the command's SIGTERM handler) ends the
-    watch between files: the open file is finished and moved first.
+    watch between batches: the open batch is finished and moved first.
     """
 
     def __init__(self, folder, *, options, stop, on_file=None):
@@ -72,6 +77,7 @@ class FolderWatcher:
             started_by=f"{WATCH_PREFIX}{self.folder}",
             on_file=self._file_done,
             stop=self.stop.is_set,
+            batch_size=WATCH_BATCH_SIZE,
         )
 
     def _entries(self):

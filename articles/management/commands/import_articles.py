@@ -6,11 +6,11 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from articles.bylines import byline_slug
-from articles.importers import expand_paths
+from articles.ingest.formats import expand_paths
 from articles.ingest.runs import COMMAND, run_import
+from articles.ingest.store import BATCH_SIZE, OUTCOMES
 from articles.ingest.watch import FolderWatcher
 
-OUTCOMES = ("created", "updated", "unchanged", "skipped", "failed")
 # Runs of at least this many files report progress about ten times.
 PROGRESS_FROM_FILES = 100
 
@@ -21,11 +21,13 @@ class Command(BaseCommand):
         "and credit, body and related stories, linked to the people and topics "
         "they mention. An article is known by the name of the file it came "
         "from: importing the file again updates it in place, keeping what "
-        "editors changed, and skips it if it was deleted. Each file is one "
-        "transaction; a file that cannot be imported is reported on stderr as "
-        "'<path>: <reason>', and the exit status is then 1. Each run is "
-        "recorded (Import runs in the admin). With --watch, a folder is "
-        "watched instead: files are imported as they arrive, until SIGTERM."
+        "editors changed, and skips it if it was deleted. Files are committed "
+        "in batches, each file in a savepoint of its own: a file that cannot be "
+        "imported leaves nothing behind, is reported on stderr as "
+        "'<path>: <reason>', and the exit status is then 1. Symbolic links are "
+        "refused, never followed. Each run is recorded (Import runs in the "
+        "admin). With --watch, a folder is watched instead: files are imported "
+        "as they arrive, until SIGTERM."
     )
 
     def add_arguments(self, parser):
@@ -73,7 +75,7 @@ class Command(BaseCommand):
             help="Keep running, importing the *.txt files (with their photos) "
             "that arrive in DIR once they stop changing; each moves to "
             "DIR/imported/ or, refused, to DIR/failed/ beside <name>.error. "
-            "SIGTERM or Ctrl-C stops after the open file.",
+            "SIGTERM or Ctrl-C stops after the open batch (at most 10 files).",
         )
         parser.add_argument(
             "--interval",
@@ -84,6 +86,16 @@ class Command(BaseCommand):
             "file is imported once it is the same in two looks in a row.",
         )
 
+        parser.add_argument(
+            "--batch-size",
+            type=int,
+            default=BATCH_SIZE,
+            metavar="N",
+            help=f"Files per transaction (default {BATCH_SIZE}). Readers see a "
+            "batch at a time; an interrupted import loses at most the open "
+            "batch, which running it again brings in.",
+        )
+
     def handle(self, *args, **options):
         verbosity = options["verbosity"]
         dry_run = options["dry_run"]
@@ -91,6 +103,8 @@ class Command(BaseCommand):
             return self.watch(options)
         if not options["paths"]:
             raise CommandError("Give the files or folders to import, or --watch DIR.")
+        if options["batch_size"] < 1:
+            raise CommandError("--batch-size: give a number of files, at least 1.")
         paths = expand_paths(options["paths"])
         if not paths:
             raise CommandError(
@@ -114,6 +128,7 @@ class Command(BaseCommand):
             options=self._importer_options(options),
             started_by=COMMAND,
             on_file=report,
+            batch_size=options["batch_size"],
         )
 
         if verbosity >= 2 and names:
@@ -154,11 +169,10 @@ class Command(BaseCommand):
     def _report(self, done, counts, names, verbosity, dry_run):
         """One file's outcome on stdout, or its refusal on stderr."""
         path, result = done.path, done.result
-        if result is None:
-            counts["failed"] += 1
-            self.stderr.write(f"{path}: {done.row.note}")
-            return
         counts[result.outcome] += 1
+        if result.outcome == "failed":
+            self.stderr.write(f"{path}: {result.note}")
+            return
         names.update(result.unknown_names)
         if verbosity >= 2 and result.article is not None:
             prefix = "would be " if dry_run else ""

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from articles.importers import ImportRefused, load_vocabulary_fixture
+from articles.ingest.formats import ImportRefused
+from articles.ingest.vocabulary import load_vocabulary_fixture
 
 
 class Command(BaseCommand):

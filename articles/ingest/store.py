@@ -1,0 +1,840 @@
+"""Storing story files: ArticleImporter, and the batches it commits them in.
+
+Create one ArticleImporter per run (it reads the vocabulary and its indexes of
+sources, headlines, slugs and waiting related links once), then hand it paths:
+
+    importer = ArticleImporter(draft=False, dry_run=False, new_only=False,
+                               undelete=False, find_unknown_names=False,
+                               byline=None)
+    for outcome in importer.import_paths(paths, batch_size=BATCH_SIZE,
+                                         on_stored=None):
+        outcome.path           # the file, as given
+        outcome.outcome        # "created", "updated", "unchanged", "skipped"
+                               # or "failed" (OUTCOMES)
+        outcome.article_id     # the story it made or changed; None if failed
+                               # or skipped (outcome.article is the instance)
+        outcome.note           # one line: why it failed or was skipped, or
+                               # the fields of a new pending wire update
+
+`import_batch(paths, on_stored=None) -> list[FileOutcome]` imports one batch;
+`import_paths` cuts the paths into batches and yields each batch's outcomes
+once it has committed. `on_stored(outcomes)` is called inside each batch's
+transaction after its last file, so rows it writes (a run's record of each
+file) commit with the stories, or not at all.
+
+A batch is one transaction and each file a savepoint inside it: a file that
+cannot be imported (unreadable, badly formed, a symbolic link, a database
+error) fails alone, leaving no article, source, revision or photo file behind.
+The commit (with its fsync) and the page cache's invalidation are paid once per
+batch, and readers see a batch at a time. (SQLite's full-text index, FTS5, still
+writes a segment at each savepoint's release: about 0.1 ms a file, measured.)
+Anything else that stops a batch (KeyboardInterrupt, SIGTERM turned into an
+exception, a failed commit) rolls back that batch only: what earlier batches
+stored stays, and running the import again brings in the rest.
+
+A photo's Image and renditions (seconds of work) are made before the batch's
+transaction opens, so no story row is locked meanwhile; each story's row is
+locked (select_for_update) when its file is stored and compared as it then is:
+editors' changes win (articles/wire.py, articles/conflicts.py).
+"""
+
+import hashlib
+import os
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from anyascii import anyascii
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.db import DatabaseError, router, transaction
+from django.db.models.signals import m2m_changed
+from django.utils import timezone
+from django.utils.text import Truncator, slugify
+
+from articles import renditions, wire
+from articles.bylines import credit_if_uncredited
+from articles.delivery.keys import invalidation_batch
+from articles.history import ArticleSnapshot, revision_written_by_caller
+from articles.ingest.duplicates import DuplicateIndex
+from articles.ingest.formats import (
+    BesidePhoto,
+    ImportRefused,
+    ParsedArticle,
+    find_photo,
+    max_length,
+    parse_article,
+    read_article_file,
+)
+from articles.ingest.matching import (
+    TermMatcher,
+    headline_key,
+    ids_by_term,
+    unknown_names,
+)
+from articles.ingest.rawsql import (
+    insert_join_rows,
+    insert_links,
+    point_waiting_links_at,
+    save_import_revision,
+    save_new,
+)
+from articles.models import Article, Image, Person, RelatedLink, TaggedArticle, Topic
+from articles.tasks import make_missing_renditions
+from articles.wire import ImportedSource
+
+OUTCOMES = ("created", "updated", "unchanged", "skipped", "failed")
+# Files per transaction: the commit and the page cache's invalidation are paid
+# once per batch; an interruption loses at most this many files' work
+# (re-running the import brings them in).
+BATCH_SIZE = 200
+# Room left in Article.slug for the "-2", "-3", ... of headlines that slugify alike.
+SLUG_SUFFIX_ROOM = 10
+
+
+def headline_slug(headline):
+    """The slug an article with this headline is known by (before any -2, -3).
+
+    Non-Latin scripts are transliterated ("Путин" gives "putin", Chinese gives
+    pinyin); a headline with nothing to transliterate gets a short hash.
+    """
+    room = max_length(Article, "slug") - SLUG_SUFFIX_ROOM
+    slug = slugify(anyascii(headline))[:room].strip("-")
+    if not slug:
+        digest = hashlib.sha256(headline.encode()).hexdigest()[:10]
+        slug = f"article-{digest}"
+    return slug
+
+
+# An article's links to people and to topics: (through model, its field naming
+# the article, its field naming the other side, the other side's model).
+PEOPLE = (Article.people.through, "article", "person", Person)
+TOPICS = (TaggedArticle, "content_object", "tag", Topic)
+
+
+@dataclass
+class ImportResult:
+    outcome: str  # "created", "updated", "unchanged" or "skipped"
+    article: Article | None  # None when skipped
+    # Other articles whose related links now point at this one.
+    relinked_article_ids: list[int] = field(default_factory=list)
+    unknown_names: list[str] = field(default_factory=list)
+    # What the file's revision records; None when nothing changed.
+    snapshot: ArticleSnapshot | None = None
+    # One line for the operator: why it was skipped, or the fields of a new
+    # pending wire update.
+    note: str = ""
+
+
+@dataclass
+class FileOutcome:
+    """What became of one file: what a run reports and records."""
+
+    path: Path
+    outcome: str  # One of OUTCOMES.
+    article: Article | None = None  # None when failed or skipped.
+    # One line for the operator: why it failed or was skipped, or the fields of
+    # a new pending wire update; "" when there is nothing to say.
+    note: str = ""
+    unknown_names: list[str] = field(default_factory=list)
+    # Other articles whose related links now point at this one.
+    relinked_article_ids: list[int] = field(default_factory=list)
+
+    @property
+    def article_id(self):
+        return None if self.article is None else self.article.pk
+
+    @classmethod
+    def of(cls, path, result):
+        return cls(
+            path,
+            result.outcome,
+            result.article,
+            result.note,
+            result.unknown_names,
+            result.relinked_article_ids,
+        )
+
+
+@dataclass
+class _Prepared:
+    """A file read, parsed and with its photo's Image made, ready to store."""
+
+    path: Path
+    refusal: str | None = None  # Why it cannot be imported.
+    parsed: ParsedArticle | None = None
+    photo: BesidePhoto | None = None
+    image: Image | None = None  # The photo's Image (outside a dry run).
+    made_image: Image | None = None  # That Image, when made for this file.
+    remembered: "_Remembered | None" = None  # Once it is being stored.
+
+    @property
+    def uses_made_photo(self):
+        return (
+            self.image is not None
+            and self.remembered is not None
+            and self.remembered.photo_used
+        )
+
+
+@dataclass(frozen=True)
+class _KnownSource:
+    """An ImportedSource as the importer's index holds it."""
+
+    pk: int
+    article_id: int | None
+    deleted_by: str = ""
+    deleted_at: datetime | None = None
+
+    @property
+    def is_deleted(self):
+        return self.article_id is None and self.deleted_at is not None
+
+
+@dataclass
+class _Remembered:
+    """What one file adds to the importer's indexes once its transaction commits."""
+
+    articles: list[tuple[str, int, str]] = field(default_factory=list)
+    waiting_links: list[tuple[str, int, int]] = field(default_factory=list)
+    gone_links: list[tuple[str, int]] = field(default_factory=list)
+    resolved_keys: list[str] = field(default_factory=list)
+    # Photo files written in storage, which a rollback does not remove.
+    made_files: list[str] = field(default_factory=list)
+    # (name, ImportedSource pk, article pk) of the file's source.
+    source: tuple[str, int, int] | None = None
+    # Whether the story uses the file's photo, or keeps it pending.
+    photo_used: bool = False
+
+
+class ArticleImporter:
+    """Stores article files; create one per run, then hand it paths
+    (import_paths, import_batch; import_file for a single file).
+
+    A file's story is the one its source (the file's name) made: importing the
+    file again changes only what no editor changed since (articles/wire.py).
+
+    At start it reads, once, the people and topics to look for, and an index of
+    every source, headline, slug and unresolved related link. That keeps the
+    queries per file constant however large the database or the vocabulary, and
+    lets related titles match headlines with differences of case and quotes,
+    which SQL cannot index.
+    """
+
+    def __init__(
+        self,
+        *,
+        draft=False,
+        dry_run=False,
+        new_only=False,
+        undelete=False,
+        find_unknown_names=False,
+        byline=None,
+    ):
+        self.byline = byline  # An author's name to credit stories to (--byline).
+        self.draft = draft
+        self.dry_run = dry_run
+        self.new_only = new_only
+        self.undelete = undelete
+        self.find_unknown_names = find_unknown_names
+        person_rows = list(Person.objects.values_list("pk", "name", "aliases"))
+        self.person_names = {pk: name for pk, name, _ in person_rows}
+        people = ids_by_term(person_rows)
+        topics = ids_by_term(Topic.objects.values_list("pk", "name", "keywords"))
+        if find_unknown_names:
+            self.people, self.topics = TermMatcher(people), TermMatcher(topics)
+        # Both vocabularies in one pattern, so each story's text is scanned once.
+        mentions = defaultdict(set)
+        for kind, terms in (("person", people), ("topic", topics)):
+            for term, ids in terms.items():
+                mentions[term].update((kind, pk) for pk in ids)
+        self.mentions = TermMatcher(mentions)
+        self.folder_names = {}
+        self.duplicates = DuplicateIndex.load()
+        self._load_indexes()
+
+    def _load_indexes(self):
+        """Read every source, headline, slug and unresolved related link."""
+        self._indexes_stale = False
+        self.sources = {
+            name: _KnownSource(*known)
+            for name, *known in ImportedSource.objects.values_list(
+                "name", "pk", "article_id", "deleted_by", "deleted_at"
+            )
+        }
+        # Only to find possible duplicates and link targets: never identity.
+        self.article_id_by_headline = {}
+        self.article_id_by_key = {}
+        self.slugs = set()
+        for pk, headline, slug in Article.objects.order_by("pk").values_list(
+            "pk", "headline", "slug"
+        ):
+            self._remember_article(headline, pk, slug)
+        # Links to a story not stored yet: headline key -> {link id: article id}.
+        self.waiting_links = defaultdict(dict)
+        for pk, title, article_id in RelatedLink.objects.filter(
+            target__isnull=True, url=""
+        ).values_list("pk", "title", "article_id"):
+            self.waiting_links[headline_key(title)][pk] = article_id
+
+    def import_paths(self, paths, batch_size=BATCH_SIZE, on_stored=None):
+        """Import files batch by batch; yield each file's FileOutcome, in order,
+        once its batch has committed."""
+        paths = list(paths)
+        for start in range(0, len(paths), batch_size):
+            yield from self.import_batch(paths[start : start + batch_size], on_stored)
+
+    def import_batch(self, paths, on_stored=None):
+        """Import files in one transaction, each in a savepoint of its own.
+
+        A file that cannot be imported fails alone: its savepoint rolls back and
+        the photo files it wrote are deleted. `on_stored(outcomes)` is called
+        inside the transaction, after the last file, so what it writes commits
+        with the batch. Any other exception (a bug, KeyboardInterrupt, a failed
+        commit) rolls the whole batch back and propagates.
+        """
+        if self._indexes_stale:
+            self._load_indexes()
+        prepared, outcomes, used_images = [], [], set()
+        committed = False
+        try:
+            for path in paths:
+                prepared.append(self._prepare(Path(path)))
+            with transaction.atomic():
+                # Cached pages go stale once per batch, with its commit. An
+                # import never schedules a story (new ones are published now or
+                # drafts; updates keep status and time), so the next
+                # publication stays.
+                with (
+                    invalidation_batch(publication_times_unchanged=True),
+                    revision_written_by_caller(),
+                ):
+                    for file in prepared:
+                        outcome = self._store_file(file)
+                        outcomes.append(outcome)
+                        if outcome.outcome != "failed" and file.uses_made_photo:
+                            used_images.add(file.image.pk)
+                if on_stored is not None:
+                    on_stored(outcomes)
+                if self.dry_run:
+                    transaction.set_rollback(True)
+            committed = not self.dry_run
+        finally:
+            for file in prepared:
+                if file.remembered is not None:
+                    # Photos made inside the transaction: only a dry run's.
+                    self._delete_files(file.remembered)
+                made = file.made_image
+                if made is not None and (not committed or made.pk not in used_images):
+                    _discard(made)  # Its story failed, or kept its own photo.
+            if not committed and not self.dry_run:
+                # The indexes learnt from files whose batch is gone: read them
+                # afresh before the next batch (not now: the database may be
+                # what failed).
+                self._indexes_stale = True
+        return outcomes
+
+    def import_file(self, path):
+        """Import one file on its own; ImportRefused if it cannot be."""
+        (outcome,) = self.import_batch([path])
+        if outcome.outcome == "failed":
+            raise ImportRefused(outcome.note)
+        return outcome
+
+    def _prepare(self, path):
+        """Read and parse a file, and make its photo's Image, before the batch's
+        transaction: renditions take seconds, and are made before any story's
+        row is locked, so editors' saves meanwhile neither wait nor get
+        overwritten (the transaction reads the story afresh)."""
+        file = _Prepared(path)
+        try:
+            if os.path.islink(path):
+                raise ImportRefused("is a symbolic link")
+            file.parsed = parse_article(read_article_file(path))
+            file.photo = find_photo(path, self._names_beside(path))
+            if file.photo is not None and not self.dry_run:
+                file.image, made = self._photo_image(file.photo, file.parsed)
+                file.made_image = file.image if made else None
+        except ImportRefused as refusal:
+            file.refusal = str(refusal)
+        except ValidationError as error:
+            reason = " ".join(error.messages).rstrip(".")
+            file.refusal = f"photo {file.photo.name}: {reason}"
+        except DatabaseError as error:
+            file.refusal = _database_error(error)
+        return file
+
+    def _store_file(self, file):
+        """Store one prepared file in a savepoint; its FileOutcome."""
+        if file.refusal is not None:
+            return FileOutcome(file.path, "failed", note=file.refusal)
+        name = file.path.name
+        known = self.sources.get(name)
+        if known is not None and known.is_deleted and not self.undelete:
+            return FileOutcome.of(file.path, _skipped(known))
+        if self.new_only and known is not None and known.article_id is not None:
+            article = Article.objects.filter(pk=known.article_id).first()
+            if article is not None:
+                return FileOutcome(file.path, "unchanged", article)
+        file.remembered = remembered = _Remembered()
+        parsed, photo, image = file.parsed, file.photo, file.image
+        try:
+            with transaction.atomic():
+                if photo is not None and self.dry_run:
+                    image, _ = self._photo_image(photo, parsed, remembered)
+                result = self._store(parsed, image, name, known, remembered)
+                self._credit_byline(result)
+                if result.snapshot is not None:
+                    # One revision per file, credited to it.
+                    save_import_revision(result.snapshot, f"import: {name}")
+        except DatabaseError as error:
+            # The savepoint forgets the story; the photo files it wrote go too.
+            self._delete_files(remembered)
+            return FileOutcome(file.path, "failed", note=_database_error(error))
+        except ValidationError as error:
+            self._delete_files(remembered)
+            reason = " ".join(error.messages).rstrip(".")
+            note = f"photo {photo.name}: {reason}"
+            return FileOutcome(file.path, "failed", note=note)
+        if not self.dry_run:
+            self._remember(remembered)
+        if self.find_unknown_names:
+            result.unknown_names = unknown_names(
+                parsed.own_text(), self.people, self.topics
+            )
+        return FileOutcome.of(file.path, result)
+
+    def _credit_byline(self, result):
+        """--byline: credit a new story, or a stored one that has no author yet;
+        a byline an editor set stays, and --new-only leaves stored ones alone."""
+        if (
+            not self.byline
+            or result.article is None  # Skipped: its story was deleted.
+            or (self.new_only and result.outcome != "created")
+        ):
+            return
+        credited = credit_if_uncredited(result.article, self.byline)
+        if credited and result.outcome == "unchanged":
+            result.outcome = "updated"
+
+    def _names_beside(self, path):
+        """The names in the file's folder, listed once per run (for photos)."""
+        folder = os.path.dirname(os.path.abspath(path))
+        if folder not in self.folder_names:
+            try:
+                self.folder_names[folder] = frozenset(os.listdir(folder))
+            except OSError:
+                self.folder_names[folder] = None  # Look on disk, name by name.
+        return self.folder_names[folder]
+
+    def _mentioned(self, parsed):
+        """The ids of the people and of the topics the story's own text names."""
+        found = self.mentions.ids_in(parsed.own_text())
+        return (
+            {pk for kind, pk in found if kind == "person"},
+            {pk for kind, pk in found if kind == "topic"},
+        )
+
+    def _store(self, parsed, image, name, known, remembered):
+        if known is not None and known.article_id is not None:
+            # Locked until the file's transaction ends: a save meanwhile (an
+            # editor's, another import's) waits, and none is overwritten.
+            try:
+                # get(), not first(): no ORDER BY to build for one row.
+                article = (
+                    Article.objects.select_for_update(of=("self",))
+                    .select_related("lead_image", "imported_source")
+                    .get(pk=known.article_id)
+                )
+            except Article.DoesNotExist:
+                article = None
+            source = getattr(article, "imported_source", None)
+            if source is not None:
+                return self._update(article, source, parsed, image, remembered)
+            # Deleted since the run started.
+            source = ImportedSource.objects.filter(pk=known.pk).first()
+            if source is not None and source.is_deleted and not self.undelete:
+                return _skipped(source)
+        return self._create(parsed, image, name, known, remembered)
+
+    def _create(self, parsed, image, name, known, remembered):
+        # Duplicates: a new file nearly copying a stored story's body waits as
+        # a draft, listed for editors, instead of being published twice.
+        copy = (
+            self.duplicates.resembles(parsed.body, source=name)
+            if known is None
+            else None
+        )
+        article = Article(
+            slug=self._free_slug(headline_slug(parsed.headline)),
+            source=name,
+            status=Article.Status.DRAFT
+            if self.draft or copy
+            else Article.Status.PUBLISHED,
+            lead_image=image and self._with_alt_text(image, parsed),
+            **self._imported_fields(parsed),
+        )
+        article.prepare_to_save(clean_body_text=parsed.body_text)
+        save_new(article)
+        remembered.articles.append((article.headline, article.pk, article.slug))
+        remembered.photo_used = image is not None
+        people_ids, topic_ids = self._mentioned(parsed)
+        people = self._add_relations(article, PEOPLE, people_ids)
+        topics = self._add_relations(article, TOPICS, topic_ids)
+        links = self._planned_links(article, parsed)
+        self._create_links(article, links, remembered)
+        relinked = self._resolve_links_to(article, remembered)
+        self._remember_source(name, known, article, parsed, image, remembered, copy)
+        snapshot = ArticleSnapshot(
+            article,
+            people=self._named(people),
+            topics=topics,
+            links=links,
+        )
+        note = f"kept as a draft: {copy.reason} story {copy.article_id}" if copy else ""
+        return ImportResult("created", article, relinked, snapshot=snapshot, note=note)
+
+    def _remember_source(
+        self, name, known, article, parsed, image, remembered, copy=None
+    ):
+        """Record the file as the story's source, all of it as imported now."""
+        values = {
+            "article": article,
+            "imported": {
+                **self._imported_fields(parsed),
+                wire.PHOTO: image.checksum if image else None,
+                wire.LINKS: _file_links(parsed),
+            },
+            "pending": {},
+            "pending_since": None,
+            # Only a hint for editors (listed on their start page).
+            "duplicate_of_id": copy.article_id
+            if copy
+            else self.article_id_by_headline.get(parsed.headline),
+            "duplicate_similarity": copy and copy.percent,
+            "deleted_by": "",
+            "deleted_at": None,
+        }
+        if known is None:
+            source = ImportedSource(name=name, **values)
+            save_new(source)
+            pk = source.pk
+        else:  # Brought back with --undelete, or its story is gone.
+            ImportedSource.objects.filter(pk=known.pk).update(**values)
+            pk = known.pk
+        remembered.source = (name, pk, article.pk)
+
+    def _update(self, article, source, parsed, image, remembered):
+        """Change what only the file changed; keep editors' changes, and the
+        file's version of a field both changed as a pending wire update."""
+        incoming = self._imported_fields(parsed)
+        current = {name: getattr(article, name) for name in incoming}
+        if image is not None:
+            # No photo beside the file leaves the story's photo alone.
+            incoming[wire.PHOTO] = image.checksum
+            current[wire.PHOTO] = wire.photo_checksum(article)
+        imported, pending = dict(source.imported), dict(source.pending)
+        changed = False
+        for name, value in incoming.items():
+            verdict = wire.three_way(imported.get(name), current[name], value)
+            if verdict == wire.CONFLICT:
+                pending[name] = image.pk if name == wire.PHOTO else value
+                remembered.photo_used |= name == wire.PHOTO
+                continue
+            # The file no longer differs from the story or from its last import.
+            pending.pop(name, None)
+            if verdict == wire.KEEP:
+                continue
+            imported[name] = value
+            if verdict == wire.APPLY:
+                changed = True
+                if name == wire.PHOTO:
+                    article.lead_image = self._with_alt_text(image, parsed)
+                    remembered.photo_used = True
+                else:
+                    setattr(article, name, value)
+        if article.headline != current["headline"]:
+            # Related titles later in the run find it by its new headline too.
+            remembered.articles.append((article.headline, article.pk, article.slug))
+
+        people_ids, topic_ids = self._mentioned(parsed)
+        # People and topics are only ever added: editors' links stay.
+        people = list(article.people.values_list("pk", "name"))
+        new_people = people_ids - {pk for pk, _ in people}
+        topics = list(
+            TaggedArticle.objects.filter(content_object=article).values_list(
+                "pk", "tag_id"
+            )
+        )
+        new_topics = topic_ids - {topic_id for _, topic_id in topics}
+        old_links = list(article.related_links.order_by("position", "pk"))
+        ours, editors = self._split_links(article, old_links, imported.get(wire.LINKS))
+        planned_links = self._wanted_links(
+            article, parsed, old_links, editors, imported.get(wire.LINKS)
+        )
+        links_changed = [_link_fields(link) for link in ours] != [
+            _link_fields(link) for link in planned_links
+        ]
+        imported[wire.LINKS] = _file_links(parsed)
+
+        if changed or new_people or new_topics or links_changed:
+            # Saved even when only its relations changed, so updated_at moves and
+            # post_save tells listeners (the page cache) that the article changed.
+            article.save()
+            people += self._named(self._add_relations(article, PEOPLE, new_people))
+            topics += self._add_relations(article, TOPICS, new_topics)
+            links = old_links
+            if links_changed:
+                if ours:
+                    RelatedLink.objects.filter(
+                        pk__in=[link.pk for link in ours]
+                    ).delete()
+                remembered.gone_links.extend(
+                    (headline_key(link.title), link.pk) for link in ours
+                )
+                self._create_links(article, planned_links, remembered)
+                links = sorted(
+                    editors + planned_links, key=lambda link: (link.position, link.pk)
+                )
+            snapshot = ArticleSnapshot(article, people, topics, links)
+            outcome = "updated"
+        else:
+            snapshot, outcome = None, "unchanged"
+
+        note = ""
+        if imported != source.imported or pending != source.pending:
+            if pending != source.pending:
+                source.pending_since = timezone.now() if pending else None
+                news = [
+                    name
+                    for name in pending
+                    if source.pending.get(name) != pending[name]
+                ]
+                if news:
+                    labels = ", ".join(wire.label(name) for name in news)
+                    note = f"wire update waits for an editor ({labels})"
+            source.imported, source.pending = imported, pending
+            source.save(update_fields=["imported", "pending", "pending_since"])
+        relinked = self._resolve_links_to(article, remembered)
+        return ImportResult(outcome, article, relinked, snapshot=snapshot, note=note)
+
+    def _split_links(self, article, links, imported_links):
+        """(links still as an import of the file wrote them, editors' links).
+
+        A link an editor added, retitled, re-summarised or pointed elsewhere is
+        the editor's, and imports never remove or reset it.
+        """
+        imported_summary = dict(imported_links or [])
+        ours, editors = [], []
+        for link in links:
+            untouched = (
+                imported_summary.get(link.title) == link.summary
+                and not link.url
+                and link.target_id in (None, self._target_id(article, link.title))
+            )
+            (ours if untouched else editors).append(link)
+        return ours, editors
+
+    def _wanted_links(self, article, parsed, old_links, editors, imported_links):
+        """The file's links the story should have besides the editors' ones:
+        not those an editor's link has the title of, nor those the last import
+        wrote and an editor has deleted since."""
+        present = {link.title for link in old_links}
+        taken = {link.title for link in editors}
+        imported_titles = {title for title, _ in imported_links or []}
+        return [
+            link
+            for link in self._planned_links(article, parsed)
+            if link.title not in taken
+            and (link.title in present or link.title not in imported_titles)
+        ]
+
+    @staticmethod
+    def _photo_image(photo, parsed, remembered=None):
+        """(The library's Image of this photo, whether it was made now).
+
+        A photo already in the library is used again rather than stored twice.
+        """
+        image = Image.objects.filter(checksum=photo.checksum).first()
+        if image is not None:
+            return image, False
+        image = Image(
+            file=ContentFile(photo.content, name=photo.name),
+            caption=parsed.image_caption,
+            credit=parsed.image_credit,
+            alt_text=default_alt_text(parsed),
+        )
+        try:
+            image.save()
+        finally:
+            # Image.save removes its files itself if it fails; once saved inside
+            # the story's transaction they are ours to remove if it rolls back.
+            if image.pk is not None and remembered is not None:
+                remembered.made_files.extend(sorted(renditions.stored_names(image)))
+        # At once, not by a worker: imports run outside requests, and readers
+        # of a story published by one get every rendition from the first view.
+        make_missing_renditions(image)
+        return image, True
+
+    @staticmethod
+    def _with_alt_text(image, parsed):
+        if not image.alt_text.strip():
+            # An imported story always has alt text, so it can be published.
+            image.alt_text = default_alt_text(parsed)
+            image.save(update_fields=["alt_text"])
+        return image
+
+    @staticmethod
+    def _delete_files(remembered):
+        if remembered.made_files:
+            renditions.delete(Image.file.field.storage, remembered.made_files)
+            remembered.made_files.clear()
+
+    @staticmethod
+    def _imported_fields(parsed):
+        return {
+            "headline": parsed.headline,
+            "standfirst": parsed.standfirst,
+            "body": parsed.body,
+            "image_caption": parsed.image_caption,
+            "image_credit": parsed.image_credit,
+        }
+
+    def _free_slug(self, base):
+        slug, number = base, 1
+        while slug in self.slugs:
+            number += 1
+            slug = f"{base}-{number}"
+        return slug
+
+    def _named(self, rows):
+        """(pk, name) of the people in join rows (row pk, person pk)."""
+        return [(pk, self.person_names[pk]) for _, pk in rows]
+
+    @staticmethod
+    def _add_relations(article, relation, target_ids):
+        """Link the article to more people or topics (never yet linked), in one insert.
+
+        The managers' add() would first query the links that exist (taggit's
+        even runs queries per tag); the importer knows them already, which keeps
+        the queries per article constant. The m2m_changed signals are the ones
+        add() sends, so listeners (the page cache) see an import like an edit.
+        Returns the new join rows as (row pk, person or topic pk).
+        """
+        if not target_ids:
+            return []
+        through, article_field, target_field, target_model = relation
+        signal = {
+            "sender": through,
+            "instance": article,
+            "reverse": False,
+            "model": target_model,
+            "pk_set": set(target_ids),
+            "using": router.db_for_write(through, instance=article),
+        }
+        m2m_changed.send(action="pre_add", **signal)
+        rows = insert_join_rows(
+            through, article_field, target_field, article.pk, sorted(target_ids)
+        )
+        m2m_changed.send(action="post_add", **signal)
+        return rows
+
+    def _target_id(self, article, title):
+        """The story a related title names: the article itself, or the first
+        stored story whose headline matches; None until one is imported."""
+        key = headline_key(title)
+        if key == headline_key(article.headline):
+            return article.pk
+        return self.article_id_by_key.get(key)
+
+    def _planned_links(self, article, parsed):
+        return [
+            RelatedLink(
+                article=article,
+                position=position,
+                title=story.title,
+                summary=story.summary,
+                target_id=self._target_id(article, story.title),
+            )
+            for position, story in enumerate(parsed.related, start=1)
+        ]
+
+    def _create_links(self, article, links, remembered):
+        # One insert for all of an article's links; the article itself was just
+        # saved, which is what tells listeners its page changed.
+        insert_links(links)
+        remembered.waiting_links.extend(
+            (headline_key(link.title), link.pk, article.pk)
+            for link in links
+            if link.target_id is None
+        )
+
+    def _resolve_links_to(self, article, remembered):
+        """Point the links that waited for this headline at the article.
+
+        Returns the ids of the articles showing those links. One UPDATE does it,
+        so no post_save is sent for them: callers that cache pages use the ids.
+        """
+        key = headline_key(article.headline)
+        waiting = self.waiting_links.get(key)
+        if not waiting:
+            return []
+        point_waiting_links_at(article, list(waiting))
+        remembered.resolved_keys.append(key)
+        return sorted(set(waiting.values()))
+
+    def _remember_article(self, headline, pk, slug):
+        self.article_id_by_headline.setdefault(headline, pk)
+        self.article_id_by_key.setdefault(headline_key(headline), pk)
+        self.slugs.add(slug)
+
+    def _remember(self, remembered):
+        for headline, pk, slug in remembered.articles:
+            self._remember_article(headline, pk, slug)
+        if remembered.source is not None:
+            name, pk, article_id = remembered.source
+            self.sources[name] = _KnownSource(pk, article_id)
+        for key in remembered.resolved_keys:
+            self.waiting_links.pop(key, None)
+        for key, pk in remembered.gone_links:
+            self.waiting_links[key].pop(pk, None)
+        for key, pk, article_id in remembered.waiting_links:
+            self.waiting_links[key][pk] = article_id
+
+
+def _database_error(error):
+    message = str(error).strip()
+    reason = message.splitlines()[0] if message else type(error).__name__
+    return f"database error: {reason}"
+
+
+def _discard(image):
+    """Delete an Image the import made and no story uses, with its files now
+    (its deletion is committed already, or was never inside a transaction)."""
+    names = sorted(renditions.stored_names(image))
+    image.delete()
+    renditions.delete(Image.file.field.storage, names)
+
+
+def _skipped(source):
+    when = timezone.localtime(source.deleted_at).strftime("%Y-%m-%d %H:%M")
+    return ImportResult(
+        "skipped", None, note=f"skipped, deleted by {source.deleted_by} on {when}"
+    )
+
+
+def _file_links(parsed):
+    """The related stories as ImportedSource.imported records them."""
+    return [[story.title, story.summary] for story in parsed.related]
+
+
+def default_alt_text(parsed):
+    """The caption, or the headline when the story has none, cut to fit."""
+    text = parsed.image_caption or parsed.headline
+    return Truncator(text).chars(max_length(Image, "alt_text"))
+
+
+def _link_fields(link):
+    # Not its position: an editor's reordering is no reason to rewrite links.
+    return (link.title, link.summary, link.url, link.target_id)
