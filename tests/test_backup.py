@@ -277,8 +277,9 @@ def test_restore_serves_no_page_cached_from_the_replaced_database(
     assert restored.headers["x-cache"] == "MISS"
 
 
-# Transactional: pg_dump's snapshot is taken in a transaction of its own.
-@pytest.mark.django_db(transaction=True)
+# Transactional: pg_dump's snapshot is taken in a transaction of its own;
+# serialized_rollback: the next tests get the rows migrations made back.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_restore_refuses_a_database_that_holds_tables(tmp_path):
     archive = tmp_path / "site.tar.gz"
     call_command("backup", archive, stdout=StringIO())
@@ -316,7 +317,7 @@ def test_backup_does_not_overwrite_an_archive(tmp_path):
     assert archive.read_bytes() == b"yesterday's"
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_keep_leaves_the_newest_archives(tmp_path):
     for day in ("20260101", "20260102", "20260103"):
         (tmp_path / f"newsroom-{day}-030000.tar.gz").write_bytes(b"old")
