@@ -155,7 +155,7 @@ def test_production_nginx_site_config_is_valid(tmp_path, prepared_site):
     site = (
         site.replace("/etc/letsencrypt/live/news.example.com", str(tmp_path))
         .replace("/var/cache/nginx/newsroom", str(tmp_path / "cache"))
-        .replace("/srv/newsroom/deploy", str(ROOT / "deploy"))
+        .replace("/opt/newsroom/deploy", str(ROOT / "deploy"))
         .replace("/srv/newsroom/var", str(var_dir))
     )
     (tmp_path / "newsroom.conf").write_text(site)
