@@ -268,7 +268,9 @@ def test_restore_serves_no_page_cached_from_the_replaced_database(
             "from articles.models import Article; "
             "Article.objects.update(headline='Changed since')"
         )
-        site.shell("from articles.delivery.keys import invalidate_pages; invalidate_pages()")
+        site.shell(
+            "from articles.delivery.keys import invalidate_pages; invalidate_pages()"
+        )
         assert b"Changed since" in server.get("/").body
 
         manage(site.env, "restore", "--force", the_archive(backups))

@@ -93,6 +93,7 @@ class PageCacheMiddleware:
             storing = False
         page = page_key(request)
         entry = self.local(page)
+        from_local = entry is not None
         if entry is None and storing:
             entry = _shared(lambda shared: shared.get(page))
         if entry is None and not storing:
@@ -113,6 +114,10 @@ class PageCacheMiddleware:
                 return answer(request, entry, "STALE", None)
             return self.get_response(request)
 
+        if from_local and storing and not entry.current(before):
+            # This worker's copy went stale; another worker may have stored
+            # the page since.
+            entry, before = self.fresher_shared(page, entry, before)
         if entry is not None and entry.current(before):
             if storing and entry.content is not None:
                 return answer(request, entry, "HIT", before.deadline)
@@ -179,6 +184,24 @@ class PageCacheMiddleware:
         if store:
             response["X-Cache"] = "MISS"
         return validators.conditional(request, response)
+
+    def fresher_shared(self, page, stale, before):
+        """The shared cache's entry for page, with its keys' versions, when it
+        differs from this worker's stale copy (else that copy)."""
+        try:
+            shared = _shared(lambda cache: cache.get(page))
+            if shared is None or (shared.site, shared.versions) == (
+                stale.site,
+                stale.versions,
+            ):
+                return stale, before
+            if not before.covers(shared.keys):
+                before = keys.read(shared.keys)
+        except DatabaseError:
+            return stale, before
+        if shared.current(before):
+            self.remember(page, shared)
+        return shared, before
 
     def local(self, page):
         with self.local_lock:
