@@ -16,12 +16,14 @@ STORY_WITH_A_PHOTO = """
 import io, PIL.Image
 from django.core.files.base import ContentFile
 from articles.models import Article, Image
+from articles.tasks import make_missing_renditions
 output = io.BytesIO()
 PIL.Image.new('RGB', (1200, 800), (200, 80, 40)).save(output, 'JPEG')
 photo = Image.objects.create(
     file=ContentFile(output.getvalue(), name='harbour.jpg'),
     alt_text='The harbour at dawn',
 )
+make_missing_renditions(photo)  # what the task worker does after an upload
 Article.objects.create(
     headline='Harbour reopens', slug='harbour-reopens', body='Text.',
     status='published', lead_image=photo,
