@@ -2,6 +2,7 @@ from datetime import UTC, datetime, timedelta
 
 import feedparser
 import pytest
+import time_machine
 from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
@@ -26,19 +27,28 @@ def site_url(settings):
 
 @pytest.fixture
 def newsroom():
-    """Published, draft and scheduled articles across one topic and one person."""
-    person = make_person(name="Ada Lovelace", slug="ada-lovelace")
+    """Published, draft and scheduled articles across one topic and one person.
+
+    Made at one frozen moment: a feed's Last-Modified is when what it shows last
+    changed, and linking a story to the topic and person changes their feeds
+    after the story's own save; frozen, both fall in the same second, so the
+    feed's Last-Modified is its newest story's time.
+    """
     now = timezone.now()
-    stories = {
-        "older": make_article(slug="older", published_at=now - timedelta(days=2)),
-        "newer": make_article(slug="newer", published_at=now - timedelta(hours=1)),
-        "draft": make_article(slug="draft", status=Article.Status.DRAFT),
-        "scheduled": make_article(slug="scheduled", published_at=now + timedelta(1)),
-        "other": make_article(slug="other", published_at=now - timedelta(hours=3)),
-    }
-    for name in ("older", "newer", "draft", "scheduled"):
-        stories[name].tags.add("Climate")
-        stories[name].people.add(person)
+    with time_machine.travel(now, tick=False):
+        person = make_person(name="Ada Lovelace", slug="ada-lovelace")
+        stories = {
+            "older": make_article(slug="older", published_at=now - timedelta(days=2)),
+            "newer": make_article(slug="newer", published_at=now - timedelta(hours=1)),
+            "draft": make_article(slug="draft", status=Article.Status.DRAFT),
+            "scheduled": make_article(
+                slug="scheduled", published_at=now + timedelta(1)
+            ),
+            "other": make_article(slug="other", published_at=now - timedelta(hours=3)),
+        }
+        for name in ("older", "newer", "draft", "scheduled"):
+            stories[name].tags.add("Climate")
+            stories[name].people.add(person)
     return stories
 
 
