@@ -19,8 +19,6 @@ from newsroom.sqlite import write_burst
 
 COMMAND = "command"
 WATCH_PREFIX = "watch: "
-# ImportResult.note of a file whose changes wait for an editor (articles/wire.py).
-WIRE_UPDATE_NOTE = "wire update waits for an editor"
 
 
 class ImportRun(models.Model):
@@ -221,7 +219,7 @@ def _file_row(run, result, dry_run):
 
 def _recorded(result):
     outcome = result.outcome
-    if result.note.startswith(WIRE_UPDATE_NOTE):
+    if result.held_for_editor:
         outcome = ImportRunFile.Outcome.PENDING
     return outcome, result.note, result.article
 

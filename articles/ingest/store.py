@@ -125,6 +125,8 @@ class ImportResult:
     # One line for the operator: why it was skipped, or the fields of a new
     # pending wire update.
     note: str = ""
+    # The file brought a new pending wire update (articles/wire.py).
+    held_for_editor: bool = False
 
 
 @dataclass
@@ -140,6 +142,8 @@ class FileOutcome:
     unknown_names: list[str] = field(default_factory=list)
     # Other articles whose related links now point at this one.
     relinked_article_ids: list[int] = field(default_factory=list)
+    # The file brought a new pending wire update (articles/wire.py).
+    held_for_editor: bool = False
 
     @property
     def article_id(self):
@@ -154,6 +158,7 @@ class FileOutcome:
             result.note,
             result.unknown_names,
             result.relinked_article_ids,
+            result.held_for_editor,
         )
 
 
@@ -602,7 +607,7 @@ class ArticleImporter:
         else:
             snapshot, outcome = None, "unchanged"
 
-        note = ""
+        note, held = "", False
         if imported != source.imported or pending != source.pending:
             if pending != source.pending:
                 source.pending_since = timezone.now() if pending else None
@@ -614,10 +619,18 @@ class ArticleImporter:
                 if news:
                     labels = ", ".join(wire.label(name) for name in news)
                     note = f"wire update waits for an editor ({labels})"
+                    held = True
             source.imported, source.pending = imported, pending
             source.save(update_fields=["imported", "pending", "pending_since"])
         relinked = self._resolve_links_to(article, remembered)
-        return ImportResult(outcome, article, relinked, snapshot=snapshot, note=note)
+        return ImportResult(
+            outcome,
+            article,
+            relinked,
+            snapshot=snapshot,
+            note=note,
+            held_for_editor=held,
+        )
 
     def _split_links(self, article, links, imported_links):
         """(links still as an import of the file wrote them, editors' links).
