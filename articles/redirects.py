@@ -12,6 +12,7 @@ Everything under the old prefix follows: /tags/old/feed/rss/ answers 301 to
 """
 
 import operator
+from collections import defaultdict
 from functools import cache, reduce
 
 from django.db import connections, models, transaction
@@ -19,6 +20,8 @@ from django.db.models.signals import post_save, pre_save
 from django.dispatch import Signal
 from django.http import HttpResponsePermanentRedirect
 from django.urls import reverse
+
+from articles.bulk_writes import Deferred, chunks
 
 # Sent after the commit that makes an old address redirect, with old_prefix (such
 # as "/tags/old/") and new_prefix. The page cache connects here to drop every
@@ -153,6 +156,8 @@ def record_slug_change(sender, instance, created, using, **kwargs):
         return
     kind = kind_of(sender)
     # An object that takes a slug wins over any redirect from it.
+    if created and CLAIMED_SLUGS.add((using, kind, instance.slug)):
+        return
     if _redirect_exists(using, kind, instance.slug):
         SlugRedirect.objects.using(using).filter(
             kind=kind, old_slug=instance.slug
@@ -178,6 +183,22 @@ def _redirect_exists(using, kind, slug):
             [kind, slug],
         )
         return cursor.fetchone() is not None
+
+
+def _release_claimed_slugs(claims):
+    """Delete the redirects leaving from the slugs that new objects took."""
+    slugs = defaultdict(set)
+    for using, kind, slug in claims:
+        slugs[using, kind].add(slug)
+    for (using, kind), taken in slugs.items():
+        for chunk in chunks(sorted(taken), connections[using], columns=1):
+            SlugRedirect.objects.using(using).filter(
+                kind=kind, old_slug__in=chunk
+            ).delete()
+
+
+# The slugs new objects take in a bulk writer's batch, released together.
+CLAIMED_SLUGS = Deferred(_release_claimed_slugs)
 
 
 def connect_signals(*models_with_slug_history):

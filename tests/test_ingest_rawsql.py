@@ -14,7 +14,7 @@ from django.utils import timezone
 from articles.ingest.rawsql import (
     insert_join_rows,
     insert_links,
-    point_waiting_links_at,
+    point_waiting_links,
     save_new,
 )
 from articles.models import Article, RelatedLink, TaggedArticle, Topic
@@ -130,7 +130,7 @@ def test_insert_join_rows_writes_what_add_writes(relation):
     by_orm, ours = make_article(), make_article()
     getattr(by_orm, relation if relation == "people" else "tags").add(*targets)
 
-    rows = insert_join_rows(through, *fields, ours.pk, [t.pk for t in targets])
+    rows = insert_join_rows(through, *fields, {ours.pk: [t.pk for t in targets]})
 
     article_column, target_column = (
         through._meta.get_field(name).attname for name in fields
@@ -147,7 +147,7 @@ def test_insert_join_rows_writes_what_add_writes(relation):
     assert [target for _, target in stored(ours)] == [
         target for _, target in stored(by_orm)
     ]
-    assert rows == stored(ours)  # (row pk, target pk), by target
+    assert rows == {ours.pk: stored(ours)}  # (row pk, target pk), by target
 
 
 def test_insert_links_writes_what_bulk_create_writes():
@@ -188,7 +188,7 @@ def test_point_waiting_links_at_updates_as_the_queryset_would():
     expected_targets = {waiting[0].pk: elsewhere.pk}
     expected_targets.update({link.pk: article.pk for link in waiting[1:]})
 
-    point_waiting_links_at(article, [link.pk for link in waiting])
+    point_waiting_links({link.pk: article.pk for link in waiting})
 
     assert (
         dict(RelatedLink.objects.filter(article=showing).values_list("pk", "target_id"))

@@ -32,7 +32,9 @@ import hashlib
 import html
 import re
 import struct
+import threading
 import zlib
+from collections import Counter, OrderedDict, defaultdict
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from itertools import repeat
@@ -41,6 +43,7 @@ from django.db import connections, models, router
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
+from articles.bulk_writes import Deferred, chunks
 from articles.models import Article
 
 SHINGLE_WORDS = 5
@@ -129,6 +132,37 @@ def fingerprint(body):
     return Fingerprint(shingles, _band_keys(shingles))
 
 
+class _BandKeysMemo:
+    """band_keys(body): the body's band keys, remembered for the latest
+    BODIES bodies (without their shingles). An import reads each story's keys
+    three times (to batch it, to look it up, to store it), and may have them
+    from the process that read its files (`remember`)."""
+
+    BODIES = 4096
+
+    def __init__(self):
+        self._keys = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, body):
+        with self._lock:
+            keys = self._keys.get(body)
+        if keys is None:
+            keys = fingerprint(body).band_keys
+            self.remember(body, keys)
+        return keys
+
+    def remember(self, body, keys):
+        with self._lock:
+            self._keys[body] = keys
+            self._keys.move_to_end(body)
+            if len(self._keys) > self.BODIES:
+                self._keys.popitem(last=False)
+
+
+band_keys = _BandKeysMemo()
+
+
 def _band_keys(shingles):
     # Each bin keeps its lowest CRC: given them from the highest down, the
     # dict keeps the last, lowest one per bin (faster than comparing in Python).
@@ -156,9 +190,10 @@ def _densify(bins):
     bodies still compare like long ones: a band's borrowed values come from
     different bins, not all from the same neighbour."""
     own = bins.copy()
-    for index, donors in enumerate(_DONORS):
-        if own[index] == _EMPTY:
-            bins[index] = next(own[donor] for donor in donors if own[donor] != _EMPTY)
+    for index in [index for index, value in enumerate(own) if value == _EMPTY]:
+        bins[index] = next(
+            own[donor] for donor in _DONORS[index] if own[donor] != _EMPTY
+        )
 
 
 def jaccard(first, second):
@@ -186,38 +221,97 @@ class DuplicateIndex:
     def resembles(self, body, *, source=""):
         """The stored story whose body this one nearly copies, most similar
         first, or None. Stories imported from `source` never count."""
-        new = fingerprint(body)
-        if not new.band_keys:
-            return None
-        with connections[self.using].cursor() as cursor:
-            cursor.execute(_candidates_sql(self.using), new.band_keys)
-            candidates = cursor.fetchall()
-        best = None
-        for pk, candidate_source, candidate_body in candidates:
-            if source and candidate_source == source:
-                continue
-            similarity = jaccard(new.shingles, fingerprint(candidate_body).shingles)
-            if similarity >= THRESHOLD and (
-                best is None or (similarity, -pk) > (best.similarity, -best.article_id)
-            ):
-                best = Resemblance(pk, similarity)
-        return best
+        (found,) = self.resembles_many([(body, source)])
+        return found
+
+    def resembles_many(self, bodies):
+        """`resembles` of each (body, source) in `bodies`, in a query or two
+        for all of them: the stored stories sharing band keys with any, then
+        the bodies of those sharing enough with one."""
+        keys = [band_keys(body) for body, _ in bodies]
+        wanted = sorted({key for found in keys for key in found})
+        index = BandIndex()
+        connection = connections[self.using]
+        with connection.cursor() as cursor:
+            for chunk in chunks(wanted, connection, columns=1):
+                cursor.execute(_bands_sql(self.using, len(chunk)), chunk)
+                for article_id, key in cursor.fetchall():
+                    index.add(article_id, [key])
+        candidates = [index.candidates(found) for found in keys]
+        stored = {}
+        ids = sorted({pk for pks in candidates for pk in pks})
+        with connection.cursor() as cursor:
+            for chunk in chunks(ids, connection, columns=1):
+                cursor.execute(_bodies_sql(self.using, len(chunk)), chunk)
+                stored.update((pk, (src, body)) for pk, src, body in cursor.fetchall())
+        return [
+            _most_similar(
+                body, source, [(pk, *stored[pk]) for pk in pks if pk in stored]
+            )
+            for (body, source), pks in zip(bodies, candidates, strict=True)
+        ]
 
     def remember(self, article_id, body, *, created=False):
         """Store the story's band keys, replacing those of its previous body."""
-        keys = fingerprint(body).band_keys
-        bands = BodyBand.objects.using(self.using)
         if not created:
+            bands = BodyBand.objects.using(self.using)
             stored = bands.filter(article_id=article_id)
+            keys = fingerprint(body).band_keys
             if sorted(stored.values_list("key", flat=True)) == sorted(keys):
                 return
             stored.delete()
-        if keys:
-            with connections[self.using].cursor() as cursor:
+        self.remember_new([(article_id, body)])
+
+    def remember_new(self, stories):
+        """Store the band keys of new stories, (article id, body) each."""
+        rows = [
+            (article_id, key) for article_id, body in stories for key in band_keys(body)
+        ]
+        connection = connections[self.using]
+        with connection.cursor() as cursor:
+            for chunk in chunks(rows, connection, columns=2):
                 cursor.execute(
-                    _insert_sql(self.using),
-                    [value for key in keys for value in (article_id, key)],
+                    _insert_sql(self.using, len(chunk)),
+                    [value for row in chunk for value in row],
                 )
+
+
+def _most_similar(body, source, candidates):
+    """The Resemblance to `body` of the most similar of (pk, source, body)
+    candidates at THRESHOLD or more (the oldest story of equals), or None."""
+    if not candidates:
+        return None
+    new, best = fingerprint(body), None
+    for pk, candidate_source, candidate_body in candidates:
+        if source and candidate_source == source:
+            continue
+        similarity = jaccard(new.shingles, fingerprint(candidate_body).shingles)
+        if similarity >= THRESHOLD and (
+            best is None or (similarity, -pk) > (best.similarity, -best.article_id)
+        ):
+            best = Resemblance(pk, similarity)
+    return best
+
+
+class BandIndex:
+    """Stories' band keys in memory: which stories share enough of them with
+    a body for the two to be compared at all."""
+
+    def __init__(self):
+        self._stories_by_key = defaultdict(list)
+
+    def add(self, story, keys):
+        for key in keys:
+            self._stories_by_key[key].append(story)
+
+    def candidates(self, keys):
+        """The stories sharing MIN_SHARED_BANDS of these keys, sorted."""
+        shared = Counter(
+            story for key in set(keys) for story in self._stories_by_key.get(key, ())
+        )
+        return sorted(
+            story for story, count in shared.items() if count >= MIN_SHARED_BANDS
+        )
 
 
 # Plain SQL, built once per database: the ORM takes longer to build and compile
@@ -226,27 +320,33 @@ class DuplicateIndex:
 
 
 @cache
-def _candidates_sql(using):
-    """The stories sharing MIN_SHARED_BANDS of BANDS given band keys:
-    (pk, source, body) of each."""
+def _bands_sql(using, count):
+    """(article id, key) of the stored band rows with any of `count` keys."""
     quote = connections[using].ops.quote_name
-    keys = ", ".join(["%s"] * BANDS)
-    pk = quote(Article._meta.pk.column)
-    source, body = (quote(_column(name, Article)) for name in ("source", "body"))
     return (
-        f"SELECT {pk}, {source}, {body} FROM {quote(Article._meta.db_table)} "
-        f"WHERE {pk} IN ("
-        f"SELECT {quote(_column('article'))} FROM {quote(BodyBand._meta.db_table)} "
-        f"WHERE {quote(_column('key'))} IN ({keys}) "
-        f"GROUP BY {quote(_column('article'))} HAVING COUNT(*) >= {MIN_SHARED_BANDS})"
+        f"SELECT {quote(_column('article'))}, {quote(_column('key'))} "
+        f"FROM {quote(BodyBand._meta.db_table)} "
+        f"WHERE {quote(_column('key'))} IN ({', '.join(['%s'] * count)})"
     )
 
 
 @cache
-def _insert_sql(using):
-    """BANDS rows of (article id, key)."""
+def _bodies_sql(using, count):
+    """(pk, source, body) of `count` stories."""
     quote = connections[using].ops.quote_name
-    rows = ", ".join(["(%s, %s)"] * BANDS)
+    pk = quote(Article._meta.pk.column)
+    source, body = (quote(_column(name, Article)) for name in ("source", "body"))
+    return (
+        f"SELECT {pk}, {source}, {body} FROM {quote(Article._meta.db_table)} "
+        f"WHERE {pk} IN ({', '.join(['%s'] * count)})"
+    )
+
+
+@cache
+def _insert_sql(using, count):
+    """`count` rows of (article id, key)."""
+    quote = connections[using].ops.quote_name
+    rows = ", ".join(["(%s, %s)"] * count)
     return (
         f"INSERT INTO {quote(BodyBand._meta.db_table)} "
         f"({quote(_column('article'))}, {quote(_column('key'))}) VALUES {rows}"
@@ -264,9 +364,23 @@ def band_rows(model, article_id, body):
     ]
 
 
+def _remember_new_stories(stories):
+    by_database = defaultdict(list)
+    for using, article_id, body in stories:
+        by_database[using].append((article_id, body))
+    for using, rows in by_database.items():
+        DuplicateIndex(using).remember_new(rows)
+
+
+# New stories' keys, written together at the end of a bulk writer's batch.
+NEW_STORY_BANDS = Deferred(_remember_new_stories)
+
+
 @receiver(post_save, sender=Article, dispatch_uid="remember-body-bands")
 def remember_body_bands(sender, instance, created, raw, using, update_fields, **kw):
     """However a story is saved, a later import can find the body it has now."""
     if update_fields is not None and "body" not in update_fields:
+        return
+    if created and NEW_STORY_BANDS.add((using, instance.pk, instance.body)):
         return
     DuplicateIndex(using).remember(instance.pk, instance.body, created=created)

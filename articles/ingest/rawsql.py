@@ -11,13 +11,18 @@ contract tests (tests/test_ingest_rawsql.py, tests/test_importer_revisions.py)
 hold them to writing exactly what that call writes. Nothing else in the app
 spells SQL for the importer.
 
-- `save_new(obj)`: obj.save() of a new row (signals, defaults, auto_now).
+Each writes many rows with a statement (as many as the database's limit on
+parameters allows), so an import pays a few statements per batch of files:
+
+- `save_new(obj)` / `save_new_many(objs, key)`: obj.save() of new rows
+  (signals, defaults, auto_now).
 - `insert_join_rows(...)`: the join rows of people.add() / tags.add().
 - `insert_links(links)`: RelatedLink.objects.bulk_create(links).
-- `point_waiting_links_at(article, ids)`: RelatedLink.objects.filter(pk__in=ids,
-  target=None).update(target=article), chunked.
-- `save_import_revision(snapshot, comment)`: the Revision and Version rows of
-  `reversion.add_to_revision(article)` in a revision with that comment.
+- `point_waiting_links({link: article})`: RelatedLink.objects.filter(pk=link,
+  target=None).update(target=article) for each.
+- `save_import_revision(snapshot, comment)` / `save_import_revisions(...)`: the
+  Revision and Version rows of `reversion.add_to_revision(article)` in a
+  revision with that comment.
 """
 
 from functools import cache
@@ -30,6 +35,7 @@ from django.utils import timezone
 from django.utils.encoding import is_protected_type
 from reversion.models import Revision, Version
 
+from articles.bulk_writes import chunks
 from articles.history import NOT_IN_SNAPSHOTS
 from articles.models import Article, RelatedLink, TaggedArticle
 
@@ -38,32 +44,74 @@ def save_new(obj):
     """obj.save() for a new object of a model without parent models, as one
     INSERT: the same pre_save and post_save signals, defaults and auto_now
     times, and the object knows its pk and database afterwards."""
-    model = type(obj)
-    using = router.db_for_write(model, instance=obj)
+    save_new_many([obj])
+
+
+def save_new_many(objs, key=None):
+    """save_new() of each of `objs` (new objects of one model), with as few
+    INSERTs as the database's limit on parameters allows. `key` names a unique
+    field by which each returned pk finds its object (RETURNING promises no
+    order); it may be left out for a single object."""
+    if not objs:
+        return
+    model = type(objs[0])
+    using = router.db_for_write(model, instance=objs[0])
     connection = connections[using]
-    signal = {"sender": model, "instance": obj, "raw": False, "using": using}
-    pre_save.send(**signal, update_fields=None)
-    fields, sql = _insert_sql(using, model, 1, model._meta.pk.column)
+    signals = [
+        {"sender": model, "instance": obj, "raw": False, "using": using} for obj in objs
+    ]
+    for signal in signals:
+        pre_save.send(**signal, update_fields=None)
+    pk_column = model._meta.pk.column
+    if key is None:
+        if len(objs) > 1:
+            raise TypeError("save_new_many() of several objects needs a key")
+        returning, by_key = (pk_column,), None
+    else:
+        key_field = model._meta.get_field(key)
+        returning = (pk_column, key_field.column)
+        by_key = {getattr(obj, key_field.attname): obj for obj in objs}
+        if len(by_key) != len(objs):
+            raise ValueError(f"two of the objects have the same {key}")
+    fields = _insert_fields(model)
     with connection.cursor() as cursor:
-        cursor.execute(
-            sql, [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
-        )
-        (obj.pk,) = cursor.fetchone()
-    obj._state.adding, obj._state.db = False, using
-    post_save.send(**signal, created=True, update_fields=None)
+        for chunk in chunks(objs, connection, columns=len(fields)):
+            cursor.execute(
+                _insert_sql(using, model, len(chunk), *returning),
+                [
+                    f.get_db_prep_save(f.pre_save(obj, True), connection)
+                    for obj in chunk
+                    for f in fields
+                ],
+            )
+            if by_key is None:
+                ((objs[0].pk,),) = cursor.fetchall()
+            else:
+                for pk, value in cursor.fetchall():
+                    by_key[value].pk = pk
+    for obj in objs:
+        obj._state.adding, obj._state.db = False, using
+    for signal in signals:
+        post_save.send(**signal, created=True, update_fields=None)
+
+
+@cache
+def _insert_fields(model):
+    """The fields an INSERT of the model writes: all but its auto pk."""
+    if model._meta.parents:
+        raise TypeError(f"{model.__name__} has a parent model: use save()")
+    return [
+        f for f in model._meta.local_concrete_fields if f is not model._meta.auto_field
+    ]
 
 
 @cache
 def _insert_sql(using, model, rows, *returning):
-    """(fields, INSERT of `rows` rows of the model returning those columns)."""
-    if model._meta.parents:
-        raise TypeError(f"{model.__name__} has a parent model: use save()")
+    """INSERT of `rows` rows of the model returning those columns."""
     quote = connections[using].ops.quote_name
-    fields = [
-        f for f in model._meta.local_concrete_fields if f is not model._meta.auto_field
-    ]
+    fields = _insert_fields(model)
     row = f"({', '.join(['%s'] * len(fields))})"
-    return fields, (
+    return (
         f"INSERT INTO {quote(model._meta.db_table)} "
         f"({', '.join(quote(f.column) for f in fields)}) "
         f"VALUES {', '.join([row] * rows)} "
@@ -71,17 +119,31 @@ def _insert_sql(using, model, rows, *returning):
     )
 
 
-def insert_join_rows(through, article_field, target_field, article_id, target_ids):
-    """Insert (article, target) rows; return their (row pk, target pk), in order."""
+def insert_join_rows(through, article_field, target_field, targets):
+    """Insert the join rows of articles to people or topics, given as
+    {article pk: [target pk, ...]}; return {article pk: [(row pk, target pk),
+    ...]}, by target."""
     using = router.db_for_write(through)
-    sql = _join_rows_sql(using, through, article_field, target_field, len(target_ids))
-    with connections[using].cursor() as cursor:
-        cursor.execute(
-            sql,
-            [value for target_id in target_ids for value in (article_id, target_id)],
-        )
-        # RETURNING gives the rows in no promised order.
-        return sorted(cursor.fetchall(), key=lambda row: row[1])
+    connection = connections[using]
+    pairs = [
+        (article_id, target_id)
+        for article_id, target_ids in targets.items()
+        for target_id in target_ids
+    ]
+    rows = {article_id: [] for article_id in targets}
+    with connection.cursor() as cursor:
+        for chunk in chunks(pairs, connection, columns=2):
+            sql = _join_rows_sql(
+                using, through, article_field, target_field, len(chunk)
+            )
+            cursor.execute(sql, [value for pair in chunk for value in pair])
+            for pk, article_id, target_id in cursor.fetchall():
+                rows[article_id].append((pk, target_id))
+    # RETURNING gives the rows in no promised order.
+    return {
+        article_id: sorted(found, key=lambda row: row[1])
+        for article_id, found in rows.items()
+    }
 
 
 @cache
@@ -92,54 +154,63 @@ def _join_rows_sql(using, through, article_field, target_field, count):
     return (
         f"INSERT INTO {quote(through._meta.db_table)} ({article_column}, "
         f"{target_column}) VALUES {', '.join(['(%s, %s)'] * count)} "
-        f"RETURNING {quote(through._meta.pk.column)}, {target_column}"
+        f"RETURNING {quote(through._meta.pk.column)}, {article_column}, "
+        f"{target_column}"
     )
 
 
 def insert_links(links):
-    """RelatedLink.objects.bulk_create(links) for one article's links, sets pk."""
+    """RelatedLink.objects.bulk_create(links), setting each link's pk."""
     if not links:
         return
-    position = {link.position: link for link in links}
+    position = {(link.article_id, link.position): link for link in links}
     if len(position) != len(links):
         # The pks come back by position; this never happens for imported links.
         RelatedLink.objects.bulk_create(links)
         return
     using = router.db_for_write(RelatedLink)
     connection = connections[using]
-    pk_column = RelatedLink._meta.pk.column
-    fields, sql = _insert_sql(using, RelatedLink, len(links), pk_column, "position")
+    fields = _insert_fields(RelatedLink)
+    returning = (RelatedLink._meta.pk.column, "article_id", "position")
     with connection.cursor() as cursor:
-        cursor.execute(
-            sql,
-            [
-                f.get_db_prep_save(f.pre_save(link, True), connection)
-                for link in links
-                for f in fields
-            ],
-        )
-        for pk, link_position in cursor.fetchall():
-            link = position[link_position]
-            link.pk = pk
-            link._state.adding, link._state.db = False, connection.alias
+        for chunk in chunks(links, connection, columns=len(fields)):
+            cursor.execute(
+                _insert_sql(using, RelatedLink, len(chunk), *returning),
+                [
+                    f.get_db_prep_save(f.pre_save(link, True), connection)
+                    for link in chunk
+                    for f in fields
+                ],
+            )
+            for pk, article_id, link_position in cursor.fetchall():
+                link = position[article_id, link_position]
+                link.pk = pk
+                link._state.adding, link._state.db = False, connection.alias
 
 
-def point_waiting_links_at(article, link_ids):
+def point_waiting_links(targets):
+    """For each {link pk: article pk} in `targets`, what
+    RelatedLink.objects.filter(pk=link, target=None).update(target=article)
+    does, in one UPDATE per chunk: a link an editor pointed somewhere
+    meanwhile is left alone."""
+    if not targets:
+        return
     connection = connections[router.db_for_write(RelatedLink)]
     quote = connection.ops.quote_name
     table = quote(RelatedLink._meta.db_table)
     target = quote(RelatedLink._meta.get_field("target").column)
     pk = quote(RelatedLink._meta.pk.column)
     with connection.cursor() as cursor:
-        # Chunks keep under SQLite's limit on parameters; a link an editor
-        # pointed somewhere meanwhile is left alone.
-        for start in range(0, len(link_ids), 500):
-            chunk = link_ids[start : start + 500]
+        for chunk in chunks(sorted(targets.items()), connection, columns=3):
+            cases = " ".join(["WHEN %s THEN %s"] * len(chunk))
             placeholders = ", ".join(["%s"] * len(chunk))
             cursor.execute(
-                f"UPDATE {table} SET {target} = %s "
+                f"UPDATE {table} SET {target} = CASE {pk} {cases} END "
                 f"WHERE {pk} IN ({placeholders}) AND {target} IS NULL",
-                [article.pk, *chunk],
+                [
+                    *(value for pair in chunk for value in pair),
+                    *(link_pk for link_pk, _ in chunk),
+                ],
             )
 
 
@@ -149,40 +220,40 @@ def point_waiting_links_at(article, link_ids):
 def save_import_revision(snapshot, comment):
     """Record `snapshot` as one revision credited to `comment` (no user), written
     as django-reversion writes it: its history, compare and restore read it."""
-    article = snapshot.article
+    (revision_id,) = save_import_revisions([(snapshot, comment)])
+    return revision_id
+
+
+def save_import_revisions(revisions):
+    """save_import_revision() of each (snapshot, comment) in `revisions`, with a
+    few statements for all of them; returns the revisions' ids, in order."""
+    if not revisions:
+        return []
     using = router.db_for_write(Revision)
-    model_db = router.db_for_write(Article, instance=article)
-    # Person's ordering, which is the order reversion's serializer lists them in.
-    people = [pk for pk, _ in sorted(snapshot.people, key=lambda p: (p[1], p[0]))]
-    versions = [
-        (Article, article.pk, _serialized(article, {"people": people}), str(article)),
-        *(
-            (
-                TaggedArticle,
-                pk,
-                _serialized_row(
-                    TaggedArticle, pk, content_object_id=article.pk, tag_id=topic_id
-                ),
-                TaggedArticle.describe(article.pk, topic_id),
-            )
-            for pk, topic_id in snapshot.topics
-        ),
-        *(
-            (RelatedLink, link.pk, _serialized(link), str(link))
-            for link in snapshot.links
-        ),
-    ]
+    connection = connections[using]
     content_types = ContentType.objects.db_manager(using).get_for_models(
         Article, TaggedArticle, RelatedLink
     )
-    connection = connections[using]
-    revision_sql, version_sql = _revision_sql(using)
     now = connection.ops.adapt_datetimefield_value(timezone.now())
+    comments = [comment for _, comment in revisions]
+    ids = {}
     with connection.cursor() as cursor:
-        cursor.execute(revision_sql, [now, comment])
-        (revision_id,) = cursor.fetchone()
+        if len(set(comments)) == len(comments):
+            for chunk in chunks(comments, connection, columns=2):
+                cursor.execute(
+                    _revisions_sql(using, len(chunk)),
+                    [value for comment in chunk for value in (now, comment)],
+                )
+                ids.update((comment, pk) for pk, comment in cursor.fetchall())
+            revision_ids = [ids[comment] for comment in comments]
+        else:  # RETURNING is matched by comment: one at a time.
+            revision_ids = []
+            for comment in comments:
+                cursor.execute(_revisions_sql(using, 1), [now, comment])
+                ((pk, _),) = cursor.fetchall()
+                revision_ids.append(pk)
         cursor.executemany(
-            version_sql,
+            _version_sql(using),
             [
                 (
                     revision_id,
@@ -193,22 +264,62 @@ def save_import_revision(snapshot, comment):
                     data,
                     text,
                 )
-                for model, pk, data, text in versions
+                for revision_id, (snapshot, _) in zip(
+                    revision_ids, revisions, strict=True
+                )
+                for model, pk, data, text, model_db in _versions(snapshot)
             ],
         )
-    return revision_id
+    return revision_ids
+
+
+def _versions(snapshot):
+    """(model, pk, serialized data, repr, database) of each object the
+    snapshot's revision records."""
+    article = snapshot.article
+    model_db = router.db_for_write(Article, instance=article)
+    # Person's ordering, which is the order reversion's serializer lists them in.
+    people = [pk for pk, _ in sorted(snapshot.people, key=lambda p: (p[1], p[0]))]
+    yield (
+        Article,
+        article.pk,
+        _serialized(article, {"people": people}),
+        str(article),
+        model_db,
+    )
+    for pk, topic_id in snapshot.topics:
+        yield (
+            TaggedArticle,
+            pk,
+            _serialized_row(
+                TaggedArticle, pk, content_object_id=article.pk, tag_id=topic_id
+            ),
+            TaggedArticle.describe(article.pk, topic_id),
+            model_db,
+        )
+    for link in snapshot.links:
+        yield (RelatedLink, link.pk, _serialized(link), str(link), model_db)
 
 
 @cache
-def _revision_sql(using):
-    """INSERTs of a revision (no user; returns its id) and of one version."""
+def _revisions_sql(using, count):
+    """INSERT of `count` revisions (no user) returning their id and comment."""
     quote = connections[using].ops.quote_name
     return (
         f"INSERT INTO {quote(Revision._meta.db_table)} (date_created, user_id, "
-        f"comment) VALUES (%s, NULL, %s) RETURNING id",
+        f"comment) VALUES {', '.join(['(%s, NULL, %s)'] * count)} "
+        f"RETURNING id, comment"
+    )
+
+
+@cache
+def _version_sql(using):
+    """INSERT of one version."""
+    quote = connections[using].ops.quote_name
+    return (
         f"INSERT INTO {quote(Version._meta.db_table)} (revision_id, object_id, "
         f"content_type_id, db, format, serialized_data, object_repr) "
-        f"VALUES (%s, %s, %s, %s, %s, %s, %s)",
+        f"VALUES (%s, %s, %s, %s, %s, %s, %s)"
     )
 
 

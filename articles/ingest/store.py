@@ -40,7 +40,8 @@ editors' changes win (articles/wire.py, articles/conflicts.py).
 
 import hashlib
 import os
-from collections import defaultdict
+from collections import ChainMap, defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -57,15 +58,18 @@ from articles import renditions, wire
 from articles.bylines import credit_if_uncredited
 from articles.delivery.keys import invalidation_batch
 from articles.history import ArticleSnapshot, revision_written_by_caller
-from articles.ingest.duplicates import DuplicateIndex
+from articles.ingest.duplicates import (
+    NEW_STORY_BANDS,
+    BandIndex,
+    DuplicateIndex,
+    band_keys,
+)
 from articles.ingest.formats import (
     BesidePhoto,
     ImportRefused,
     ParsedArticle,
     find_photo,
     max_length,
-    parse_article,
-    read_article_file,
 )
 from articles.ingest.matching import (
     TermMatcher,
@@ -76,11 +80,13 @@ from articles.ingest.matching import (
 from articles.ingest.rawsql import (
     insert_join_rows,
     insert_links,
-    point_waiting_links_at,
-    save_import_revision,
-    save_new,
+    point_waiting_links,
+    save_import_revisions,
+    save_new_many,
 )
+from articles.ingest.reading import ReadAhead, read_story
 from articles.models import Article, Image, Person, RelatedLink, TaggedArticle, Topic
+from articles.redirects import CLAIMED_SLUGS
 from articles.tasks import make_missing_renditions
 from articles.wire import ImportedSource
 
@@ -169,6 +175,7 @@ class _Prepared:
     path: Path
     refusal: str | None = None  # Why it cannot be imported.
     parsed: ParsedArticle | None = None
+    mentioned: frozenset = frozenset()  # (kind, pk) of the people and topics named.
     photo: BesidePhoto | None = None
     image: Image | None = None  # The photo's Image (outside a dry run).
     made_image: Image | None = None  # That Image, when made for this file.
@@ -195,6 +202,27 @@ class _KnownSource:
     @property
     def is_deleted(self):
         return self.article_id is None and self.deleted_at is not None
+
+
+class _Group:
+    """New stories to store together (ArticleImporter._create_group)."""
+
+    def __init__(self):
+        self.files, self._names, self._bands = [], set(), BandIndex()
+
+    def fits(self, file):
+        """Whether the file's story can be stored with these exactly as if
+        stored after them: not when it has one's file name (it updates that
+        story), nor when its body may nearly copy one's (the duplicate check
+        reads stored stories only)."""
+        return file.path.name not in self._names and not self._bands.candidates(
+            band_keys(file.parsed.body)
+        )
+
+    def add(self, file):
+        self._bands.add(len(self.files), band_keys(file.parsed.body))
+        self._names.add(file.path.name)
+        self.files.append(file)
 
 
 @dataclass
@@ -256,6 +284,7 @@ class ArticleImporter:
                 mentions[term].update((kind, pk) for pk in ids)
         self.mentions = TermMatcher(mentions)
         self.folder_names = {}
+        self._reader = None  # A ReadAhead, inside reading_ahead().
         self.duplicates = DuplicateIndex.load()
         self._load_indexes()
 
@@ -315,9 +344,8 @@ class ArticleImporter:
                     invalidation_batch(publication_times_unchanged=True),
                     revision_written_by_caller(),
                 ):
-                    for file in prepared:
-                        outcome = self._store_file(file)
-                        outcomes.append(outcome)
+                    outcomes = self._store_files(prepared)
+                    for file, outcome in zip(prepared, outcomes, strict=True):
                         if outcome.outcome != "failed" and file.uses_made_photo:
                             used_images.add(file.image.pk)
                 if on_stored is not None:
@@ -347,16 +375,30 @@ class ArticleImporter:
             raise ImportRefused(outcome.note)
         return outcome
 
+    @contextmanager
+    def reading_ahead(self, paths):
+        """Inside, import_batch takes these files (given to it in this order)
+        from a second process that reads them ahead (reading.ReadAhead)."""
+        with ReadAhead(paths, self.mentions) as reader:
+            self._reader = reader
+            try:
+                yield
+            finally:
+                self._reader = None
+
     def _prepare(self, path):
         """Read and parse a file, and make its photo's Image, before the batch's
         transaction: renditions take seconds, and are made before any story's
         row is locked, so editors' saves meanwhile neither wait nor get
         overwritten (the transaction reads the story afresh)."""
-        file = _Prepared(path)
+        if self._reader is not None:
+            read = self._reader.take(path)
+        else:
+            read = read_story(path, self.mentions)
+        file = _Prepared(path, read.refusal, read.parsed, read.mentioned)
+        if file.refusal is not None:
+            return file
         try:
-            if os.path.islink(path):
-                raise ImportRefused("is a symbolic link")
-            file.parsed = parse_article(read_article_file(path))
             file.photo = find_photo(path, self._names_beside(path))
             if file.photo is not None and not self.dry_run:
                 file.image, made = self._photo_image(file.photo, file.parsed)
@@ -369,6 +411,52 @@ class ArticleImporter:
         except DatabaseError as error:
             file.refusal = _database_error(error)
         return file
+
+    def _store_files(self, files):
+        """Each file's FileOutcome, in order. Consecutive new stories are stored
+        together (_create_group), the others one by one (_store_file)."""
+        outcomes, group = [], _Group()
+        for file in files:
+            if self._is_new_story(file):
+                if not group.fits(file):
+                    outcomes += self._create_group(group.files)
+                    group = _Group()
+                group.add(file)
+                continue
+            outcomes += self._create_group(group.files)
+            group = _Group()
+            outcomes.append(self._store_file(file))
+        outcomes += self._create_group(group.files)
+        return outcomes
+
+    def _is_new_story(self, file):
+        return (
+            file.refusal is None
+            and file.path.name not in self.sources
+            # A dry run makes the photo's Image inside the file's savepoint.
+            and not (self.dry_run and file.photo is not None)
+        )
+
+    def _create_group(self, files):
+        """Store new stories together: one savepoint and a few statements for
+        all of them. If any cannot be stored (a database error), each is
+        stored on its own instead, so that one fails alone."""
+        if not files:
+            return []
+        for file in files:
+            file.remembered = _Remembered()
+        try:
+            with transaction.atomic():
+                results = self._create_many(
+                    [(file, file.image, None) for file in files]
+                )
+                self._record(files, results)
+        except (DatabaseError, ValidationError):
+            return [self._store_file(file) for file in files]
+        return [
+            self._stored(file, result)
+            for file, result in zip(files, results, strict=True)
+        ]
 
     def _store_file(self, file):
         """Store one prepared file in a savepoint; its FileOutcome."""
@@ -388,11 +476,8 @@ class ArticleImporter:
             with transaction.atomic():
                 if photo is not None and self.dry_run:
                     image, _ = self._photo_image(photo, parsed, remembered)
-                result = self._store(parsed, image, name, known, remembered)
-                self._credit_byline(result)
-                if result.snapshot is not None:
-                    # One revision per file, credited to it.
-                    save_import_revision(result.snapshot, f"import: {name}")
+                result = self._store(file, image, known)
+                self._record([file], [result])
         except DatabaseError as error:
             # The savepoint forgets the story; the photo files it wrote go too.
             self._delete_files(remembered)
@@ -402,11 +487,28 @@ class ArticleImporter:
             reason = " ".join(error.messages).rstrip(".")
             note = f"photo {photo.name}: {reason}"
             return FileOutcome(file.path, "failed", note=note)
+        return self._stored(file, result)
+
+    def _record(self, files, results):
+        """Credit bylines, and write one revision per file that changed its
+        story, credited to the file."""
+        for result in results:
+            self._credit_byline(result)
+        save_import_revisions(
+            [
+                (result.snapshot, f"import: {file.path.name}")
+                for file, result in zip(files, results, strict=True)
+                if result.snapshot is not None
+            ]
+        )
+
+    def _stored(self, file, result):
+        """The FileOutcome of a file whose savepoint was released."""
         if not self.dry_run:
-            self._remember(remembered)
+            self._remember(file.remembered)
         if self.find_unknown_names:
             result.unknown_names = unknown_names(
-                parsed.own_text(), self.people, self.topics
+                file.parsed.own_text(), self.people, self.topics
             )
         return FileOutcome.of(file.path, result)
 
@@ -433,15 +535,16 @@ class ArticleImporter:
                 self.folder_names[folder] = None  # Look on disk, name by name.
         return self.folder_names[folder]
 
-    def _mentioned(self, parsed):
+    @staticmethod
+    def _mentioned(file):
         """The ids of the people and of the topics the story's own text names."""
-        found = self.mentions.ids_in(parsed.own_text())
+        found = file.mentioned
         return (
             {pk for kind, pk in found if kind == "person"},
             {pk for kind, pk in found if kind == "topic"},
         )
 
-    def _store(self, parsed, image, name, known, remembered):
+    def _store(self, file, image, known):
         if known is not None and known.article_id is not None:
             # Locked until the file's transaction ends: a save meanwhile (an
             # editor's, another import's) waits, and none is overwritten.
@@ -456,54 +559,132 @@ class ArticleImporter:
                 article = None
             source = getattr(article, "imported_source", None)
             if source is not None:
-                return self._update(article, source, parsed, image, remembered)
+                return self._update(article, source, file, image)
             # Deleted since the run started.
             source = ImportedSource.objects.filter(pk=known.pk).first()
             if source is not None and source.is_deleted and not self.undelete:
                 return _skipped(source)
-        return self._create(parsed, image, name, known, remembered)
+        (result,) = self._create_many([(file, image, known)])
+        return result
 
-    def _create(self, parsed, image, name, known, remembered):
+    def _create_many(self, items):
+        """Store the new stories of (file, its photo's Image or None, its
+        _KnownSource or None) items: the rows and signals storing them one
+        after the other would give, with a few statements for all of them.
+        Each file's `remembered` collects what it adds to the indexes."""
         # Duplicates: a new file nearly copying a stored story's body waits as
         # a draft, listed for editors, instead of being published twice.
-        copy = (
-            self.duplicates.resembles(parsed.body, source=name)
-            if known is None
-            else None
+        looked_up = [index for index, (_, _, known) in enumerate(items) if not known]
+        found = self.duplicates.resembles_many(
+            [
+                (items[index][0].parsed.body, items[index][0].path.name)
+                for index in looked_up
+            ]
         )
-        article = Article(
-            slug=self._free_slug(headline_slug(parsed.headline)),
-            source=name,
-            status=Article.Status.DRAFT
-            if self.draft or copy
-            else Article.Status.PUBLISHED,
-            lead_image=image and self._with_alt_text(image, parsed),
-            **self._imported_fields(parsed),
-        )
-        article.prepare_to_save(clean_body_text=parsed.body_text)
-        save_new(article)
-        remembered.articles.append((article.headline, article.pk, article.slug))
-        remembered.photo_used = image is not None
-        people_ids, topic_ids = self._mentioned(parsed)
-        people = self._add_relations(article, PEOPLE, people_ids)
-        topics = self._add_relations(article, TOPICS, topic_ids)
-        links = self._planned_links(article, parsed)
-        self._create_links(article, links, remembered)
-        relinked = self._resolve_links_to(article, remembered)
-        self._remember_source(name, known, article, parsed, image, remembered, copy)
-        snapshot = ArticleSnapshot(
-            article,
-            people=self._named(people),
-            topics=topics,
-            links=links,
-        )
-        note = f"kept as a draft: {copy.reason} story {copy.article_id}" if copy else ""
-        return ImportResult("created", article, relinked, snapshot=snapshot, note=note)
+        copies = [None] * len(items)
+        for index, copy in zip(looked_up, found, strict=True):
+            copies[index] = copy
+        articles, taken = [], set()
+        for (file, image, _), copy in zip(items, copies, strict=True):
+            parsed = file.parsed
+            article = Article(
+                slug=self._free_slug(headline_slug(parsed.headline), taken),
+                source=file.path.name,
+                status=Article.Status.DRAFT
+                if self.draft or copy
+                else Article.Status.PUBLISHED,
+                lead_image=image and self._with_alt_text(image, parsed),
+                **self._imported_fields(parsed),
+            )
+            article.prepare_to_save(clean_body_text=parsed.body_text)
+            taken.add(article.slug)
+            articles.append(article)
+        # The receivers that would write a row per story write them together.
+        with NEW_STORY_BANDS.batch(), CLAIMED_SLUGS.batch():
+            save_new_many(articles, key="slug")
 
-    def _remember_source(
-        self, name, known, article, parsed, image, remembered, copy=None
-    ):
-        """Record the file as the story's source, all of it as imported now."""
+        # Each story in turn, as the indexes would stand after the ones before.
+        keys = ChainMap({}, self.article_id_by_key)
+        headlines = ChainMap({}, self.article_id_by_headline)
+        resolved_keys, waiting_here = set(), defaultdict(list)
+        people_ids, topic_ids, links, sources, relinked = {}, {}, [], [], []
+        # Waiting links that now name a story: stored ones by pk, and links of
+        # the stories before it here (unsaved yet).
+        pointed, pointed_here = {}, []
+        for (file, image, known), article, copy in zip(
+            items, articles, copies, strict=True
+        ):
+            parsed, remembered = file.parsed, file.remembered
+            remembered.articles.append((article.headline, article.pk, article.slug))
+            remembered.photo_used = image is not None
+            people_ids[article], topic_ids[article] = self._mentioned(file)
+            planned = self._planned_links(article, parsed, keys)
+            links.append(planned)
+            for link in planned:
+                if link.target_id is None:
+                    waiting_here[headline_key(link.title)].append(link)
+            # Links that waited for this headline now point at the story: those
+            # stored, and those of the stories before it here.
+            key = headline_key(article.headline)
+            shown_on = set()
+            if key not in resolved_keys:
+                for link_pk, showing in (self.waiting_links.get(key) or {}).items():
+                    pointed[link_pk] = article.pk
+                    shown_on.add(showing)
+                for link in waiting_here.pop(key, ()):
+                    pointed_here.append((link, article.pk))
+                    shown_on.add(link.article_id)
+            if shown_on:
+                resolved_keys.add(key)
+                remembered.resolved_keys.append(key)
+            relinked.append(sorted(shown_on))
+            duplicate_of = copy.article_id if copy else headlines.get(parsed.headline)
+            sources.append(
+                self._source(
+                    file.path.name, known, article, parsed, image, copy, duplicate_of
+                )
+            )
+            keys.setdefault(key, article.pk)
+            headlines.setdefault(article.headline, article.pk)
+
+        people = self._add_relations(PEOPLE, people_ids)
+        topics = self._add_relations(TOPICS, topic_ids)
+        insert_links([link for planned in links for link in planned])
+        pointed.update((link.pk, article_id) for link, article_id in pointed_here)
+        point_waiting_links(pointed)
+        save_new_many([source for source in sources if source.pk is None], key="name")
+
+        results = []
+        for (file, _, _), article, planned, shown_on, source, copy in zip(
+            items, articles, links, relinked, sources, copies, strict=True
+        ):
+            remembered = file.remembered
+            remembered.waiting_links.extend(
+                (headline_key(link.title), link.pk, article.pk)
+                for link in planned
+                if link.target_id is None
+            )
+            remembered.source = (source.name, source.pk, article.pk)
+            snapshot = ArticleSnapshot(
+                article,
+                people=self._named(people[article.pk]),
+                topics=topics[article.pk],
+                links=planned,
+            )
+            note = (
+                f"kept as a draft: {copy.reason} story {copy.article_id}"
+                if copy
+                else ""
+            )
+            results.append(
+                ImportResult("created", article, shown_on, snapshot=snapshot, note=note)
+            )
+        return results
+
+    def _source(self, name, known, article, parsed, image, copy, duplicate_of):
+        """The file's ImportedSource, all of it as imported now: new and
+        unsaved, or (brought back with --undelete, or its story is gone) the
+        stored one, updated."""
         values = {
             "article": article,
             "imported": {
@@ -514,25 +695,20 @@ class ArticleImporter:
             "pending": {},
             "pending_since": None,
             # Only a hint for editors (listed on their start page).
-            "duplicate_of_id": copy.article_id
-            if copy
-            else self.article_id_by_headline.get(parsed.headline),
+            "duplicate_of_id": duplicate_of,
             "duplicate_similarity": copy and copy.percent,
             "deleted_by": "",
             "deleted_at": None,
         }
         if known is None:
-            source = ImportedSource(name=name, **values)
-            save_new(source)
-            pk = source.pk
-        else:  # Brought back with --undelete, or its story is gone.
-            ImportedSource.objects.filter(pk=known.pk).update(**values)
-            pk = known.pk
-        remembered.source = (name, pk, article.pk)
+            return ImportedSource(name=name, **values)
+        ImportedSource.objects.filter(pk=known.pk).update(**values)
+        return ImportedSource(pk=known.pk, name=name, **values)
 
-    def _update(self, article, source, parsed, image, remembered):
+    def _update(self, article, source, file, image):
         """Change what only the file changed; keep editors' changes, and the
         file's version of a field both changed as a pending wire update."""
+        parsed, remembered = file.parsed, file.remembered
         incoming = self._imported_fields(parsed)
         current = {name: getattr(article, name) for name in incoming}
         if image is not None:
@@ -563,7 +739,7 @@ class ArticleImporter:
             # Related titles later in the run find it by its new headline too.
             remembered.articles.append((article.headline, article.pk, article.slug))
 
-        people_ids, topic_ids = self._mentioned(parsed)
+        people_ids, topic_ids = self._mentioned(file)
         # People and topics are only ever added: editors' links stay.
         people = list(article.people.values_list("pk", "name"))
         new_people = people_ids - {pk for pk, _ in people}
@@ -587,8 +763,10 @@ class ArticleImporter:
             # Saved even when only its relations changed, so updated_at moves and
             # post_save tells listeners (the page cache) that the article changed.
             article.save()
-            people += self._named(self._add_relations(article, PEOPLE, new_people))
-            topics += self._add_relations(article, TOPICS, new_topics)
+            people += self._named(
+                self._add_relations(PEOPLE, {article: new_people})[article.pk]
+            )
+            topics += self._add_relations(TOPICS, {article: new_topics})[article.pk]
             links = old_links
             if links_changed:
                 if ours:
@@ -714,9 +892,11 @@ class ArticleImporter:
             "image_credit": parsed.image_credit,
         }
 
-    def _free_slug(self, base):
+    def _free_slug(self, base, taken=()):
+        """The base slug, or base-2, base-3, ...: the first not stored yet nor
+        in `taken`."""
         slug, number = base, 1
-        while slug in self.slugs:
+        while slug in self.slugs or slug in taken:
             number += 1
             slug = f"{base}-{number}"
         return slug
@@ -726,49 +906,59 @@ class ArticleImporter:
         return [(pk, self.person_names[pk]) for _, pk in rows]
 
     @staticmethod
-    def _add_relations(article, relation, target_ids):
-        """Link the article to more people or topics (never yet linked), in one insert.
+    def _add_relations(relation, targets):
+        """Link articles to more people or topics (never yet linked), in one
+        insert: `targets` is {article: ids of people or topics}.
 
         The managers' add() would first query the links that exist (taggit's
         even runs queries per tag); the importer knows them already, which keeps
         the queries per article constant. The m2m_changed signals are the ones
         add() sends, so listeners (the page cache) see an import like an edit.
-        Returns the new join rows as (row pk, person or topic pk).
+        Returns {article pk: the new join rows as (row pk, person or topic pk)}.
         """
-        if not target_ids:
-            return []
         through, article_field, target_field, target_model = relation
-        signal = {
-            "sender": through,
-            "instance": article,
-            "reverse": False,
-            "model": target_model,
-            "pk_set": set(target_ids),
-            "using": router.db_for_write(through, instance=article),
-        }
-        m2m_changed.send(action="pre_add", **signal)
+        targets = {article: sorted(ids) for article, ids in targets.items() if ids}
+        using = router.db_for_write(through)
+        signals = [
+            {
+                "sender": through,
+                "instance": article,
+                "reverse": False,
+                "model": target_model,
+                "pk_set": set(ids),
+                "using": using,
+            }
+            for article, ids in targets.items()
+        ]
+        for signal in signals:
+            m2m_changed.send(action="pre_add", **signal)
         rows = insert_join_rows(
-            through, article_field, target_field, article.pk, sorted(target_ids)
+            through,
+            article_field,
+            target_field,
+            {article.pk: ids for article, ids in targets.items()},
         )
-        m2m_changed.send(action="post_add", **signal)
-        return rows
+        for signal in signals:
+            m2m_changed.send(action="post_add", **signal)
+        return defaultdict(list, rows)
 
-    def _target_id(self, article, title):
+    def _target_id(self, article, title, keys=None):
         """The story a related title names: the article itself, or the first
-        stored story whose headline matches; None until one is imported."""
+        stored story whose headline matches (in `keys`, headline key -> pk;
+        the importer's index by default); None until one is imported."""
         key = headline_key(title)
         if key == headline_key(article.headline):
             return article.pk
-        return self.article_id_by_key.get(key)
+        return (self.article_id_by_key if keys is None else keys).get(key)
 
-    def _planned_links(self, article, parsed):
+    def _planned_links(self, article, parsed, keys=None):
         return [
             RelatedLink(
                 article=article,
                 position=position,
                 title=story.title,
                 summary=story.summary,
-                target_id=self._target_id(article, story.title),
+                target_id=self._target_id(article, story.title, keys),
             )
             for position, story in enumerate(parsed.related, start=1)
         ]
@@ -793,7 +983,7 @@ class ArticleImporter:
         waiting = self.waiting_links.get(key)
         if not waiting:
             return []
-        point_waiting_links_at(article, list(waiting))
+        point_waiting_links(dict.fromkeys(waiting, article.pk))
         remembered.resolved_keys.append(key)
         return sorted(set(waiting.values()))
 

@@ -1,0 +1,55 @@
+"""Helpers for code that writes many rows at once (the importer).
+
+`Deferred`: rows that signal receivers write for each saved object, put off
+while a bulk writer's batch is open and then written with one statement.
+
+A receiver that writes a row per saved object costs a bulk writer (the
+importer's INSERT of a few hundred stories) a query per object. Inside
+`batch()`, such a receiver hands its item to a `Deferred` instead (`add`
+returns True), and the items are written together when the block ends without
+an error: inside the writer's transaction or savepoint, so a rollback takes
+them too. Outside a batch, `add` returns False and the receiver writes at once.
+
+`chunks(rows, connection, columns=N)`: rows cut to fit one statement's
+parameters on that database.
+"""
+
+import threading
+from contextlib import contextmanager
+
+
+class Deferred:
+    def __init__(self, write_all):
+        self._write_all = write_all  # Called with the list of items put off.
+        self._open = threading.local()
+
+    def add(self, item):
+        """Put `item` off if a batch is open in this thread; whether it was."""
+        items = getattr(self._open, "items", None)
+        if items is None:
+            return False
+        items.append(item)
+        return True
+
+    @contextmanager
+    def batch(self):
+        if getattr(self._open, "items", None) is not None:
+            yield  # Nested: the outermost batch writes.
+            return
+        self._open.items = items = []
+        try:
+            yield
+        finally:
+            self._open.items = None
+        # Not reached when the block raised: nothing of it is written.
+        if items:
+            self._write_all(items)
+
+
+def chunks(rows, connection, *, columns):
+    """`rows` (a list) cut to fit the database's limit on a statement's
+    parameters, when each row takes `columns` of them."""
+    limit = connection.features.max_query_params or 30_000
+    size = max(1, limit // columns)
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
