@@ -103,13 +103,17 @@ def test_an_import_into_a_file_database_keeps_every_story(tmp_path):
         "call_command('import_articles', sys.argv[1], verbosity=0)\n"
         "c = connection.cursor()\n"
         "c.execute('PRAGMA wal_autocheckpoint')\n"
-        "print(Article.objects.count(), c.fetchone()[0], threading.active_count())\n"
+        "(pages,) = c.fetchone()\n"
+        "c.execute('PRAGMA cache_size')\n"
+        "(cache,) = c.fetchone()\n"
+        "print(Article.objects.count(), pages, cache, threading.active_count())\n"
     )
 
     result = run_on_a_file_database(tmp_path, script, folder)
 
     assert result.returncode == 0, result.stderr
-    stories, checkpoint_interval, threads = result.stdout.split()
+    stories, checkpoint_interval, cache, threads = result.stdout.split()
     assert stories == "60"
     assert checkpoint_interval == "1000"  # SQLite's usual, back after the import
+    assert cache == "-2000"  # SQLite's usual 2 MB too
     assert threads == "1"  # the checkpointer has finished

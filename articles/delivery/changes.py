@@ -11,6 +11,7 @@ safe before anybody maps it.
 """
 
 import logging
+from functools import cache
 
 from django.utils import timezone
 
@@ -110,6 +111,7 @@ def _lists_of(pk):
     }
 
 
+@cache
 def _membership_models():
     from articles.models import Article, TaggedArticle
 
@@ -187,6 +189,7 @@ def _naming_keys(article_id, person_id):
     }
 
 
+@cache
 def _ignored():
     from articles.ingest.duplicates import BodyBand
     from articles.models import ImportRun, ImportRunFile, PageGeneration, PageKey

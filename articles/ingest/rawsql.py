@@ -252,24 +252,24 @@ def save_import_revisions(revisions):
                 cursor.execute(_revisions_sql(using, 1), [now, comment])
                 ((pk, _),) = cursor.fetchall()
                 revision_ids.append(pk)
-        cursor.executemany(
-            _version_sql(using),
-            [
-                (
-                    revision_id,
-                    str(pk),
-                    content_types[model].pk,
-                    model_db,
-                    "json",
-                    data,
-                    text,
-                )
-                for revision_id, (snapshot, _) in zip(
-                    revision_ids, revisions, strict=True
-                )
-                for model, pk, data, text, model_db in _versions(snapshot)
-            ],
-        )
+        versions = [
+            (
+                revision_id,
+                str(pk),
+                content_types[model].pk,
+                model_db,
+                "json",
+                data,
+                text,
+            )
+            for revision_id, (snapshot, _) in zip(revision_ids, revisions, strict=True)
+            for model, pk, data, text, model_db in _versions(snapshot)
+        ]
+        for chunk in chunks(versions, connection, columns=7):
+            cursor.execute(
+                _versions_sql(using, len(chunk)),
+                [value for version in chunk for value in version],
+            )
     return revision_ids
 
 
@@ -313,13 +313,13 @@ def _revisions_sql(using, count):
 
 
 @cache
-def _version_sql(using):
-    """INSERT of one version."""
+def _versions_sql(using, count):
+    """INSERT of `count` versions."""
     quote = connections[using].ops.quote_name
     return (
         f"INSERT INTO {quote(Version._meta.db_table)} (revision_id, object_id, "
         f"content_type_id, db, format, serialized_data, object_repr) "
-        f"VALUES (%s, %s, %s, %s, %s, %s, %s)"
+        f"VALUES {', '.join(['(%s, %s, %s, %s, %s, %s, %s)'] * count)}"
     )
 
 
