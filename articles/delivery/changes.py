@@ -11,6 +11,7 @@ safe before anybody maps it.
 """
 
 import logging
+import operator
 from functools import cache
 
 from django.utils import timezone
@@ -27,13 +28,15 @@ MEMBERSHIP_FIELDS = ("status", "published_at")
 EVERY_LISTING = (keys.FEEDS, keys.SITEMAPS)
 
 
+_card_state = operator.itemgetter(*CARD_FIELDS, *CARD_RELATIONS)
+
+
 def _loaded_state(instance):
     """The card fields as loaded, without loading deferred ones."""
-    values = instance.__dict__
-    names = CARD_FIELDS + CARD_RELATIONS
-    if not all(name in values for name in names):
+    try:
+        return _card_state(instance.__dict__)
+    except KeyError:  # One is deferred.
         return None
-    return tuple(values[name] for name in names)
 
 
 def remember_loaded_state(sender, instance, **kwargs):

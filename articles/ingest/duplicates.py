@@ -14,18 +14,22 @@ pass over the whole table per file, so each story keeps a few *band keys* in
   similarity are candidates with a probability of 99.98% (at 0.95: all but
   5 in 10^9), bodies at 0.5 with 0.01%, at 0.4 with 0.00006%: the candidates
   are few even among stories written from one template;
-- the candidates come from one indexed query per file, which also fetches
-  their bodies, and only those at THRESHOLD or more by exact Jaccard count.
+- the candidates come from one indexed query for a whole group of files, and
+  their bodies from a second; only those at THRESHOLD or more by exact Jaccard
+  count.
 
 Interface, for the importer:
 
     duplicates = DuplicateIndex.load()                 # once per run
     duplicates.resembles(body, source=name)           # Resemblance or None
+    duplicates.resembles_many([(body, source), ...])  # the same, for many
     duplicates.remember(article_id, body, created=True)  # write its keys
+    band_keys(body)                                   # its keys (remembered)
 
 Every stored story has its keys however it was saved (admin, import, code): a
 post_save receiver calls `remember` (the importer's inserts send post_save, so
-it need not call it itself), and deleting a story deletes its rows.
+it need not call it itself; inside a NEW_STORY_BANDS batch the keys of new
+stories are written together), and deleting a story deletes its rows.
 """
 
 import hashlib

@@ -9,6 +9,7 @@ the importer (store.py) reads the vocabulary once per run and hands it in.
 
 import re
 from collections import defaultdict
+from functools import lru_cache
 
 from articles.models import split_terms
 
@@ -20,6 +21,9 @@ _STRAIGHT_QUOTES = str.maketrans(
 )
 
 
+# An import asks for the key of each headline several times (as its own, and as
+# the related title of the stories around it).
+@lru_cache(maxsize=4096)
 def headline_key(text):
     """What a related title and a headline must share to be the same story:
     case, the spacing around words and the style of quotes do not matter."""

@@ -22,17 +22,22 @@ once it has committed. `on_stored(outcomes)` is called inside each batch's
 transaction after its last file, so rows it writes (a run's record of each
 file) commit with the stories, or not at all.
 
-A batch is one transaction and each file a savepoint inside it: a file that
-cannot be imported (unreadable, badly formed, a symbolic link, a database
-error) fails alone, leaving no article, source, revision or photo file behind.
-The commit (with its fsync) and the page cache's invalidation are paid once per
-batch, and readers see a batch at a time. (SQLite's full-text index, FTS5, still
-writes a segment at each savepoint's release: about 0.1 ms a file, measured.)
-Anything else that stops a batch (KeyboardInterrupt, SIGTERM turned into an
+A batch is one transaction. Consecutive files that bring new stories are
+stored as a group, in one savepoint with a few multi-row statements for all of
+them (a group stores exactly what storing its files one by one would: the
+tests compare both); a file that updates a story has a savepoint of its own.
+A file that cannot be imported (unreadable, badly formed, a symbolic link, a
+database error) fails alone, leaving no article, source, revision or photo
+file behind: if the database refuses a group, its files are stored again one
+by one. The commit (with its fsync), the search index's merge and the page
+cache's invalidation are paid once per batch, and readers see a batch at a
+time. Anything else that stops a batch (KeyboardInterrupt, SIGTERM turned into an
 exception, a failed commit) rolls back that batch only: what earlier batches
 stored stays, and running the import again brings in the rest.
 
-A photo's Image and renditions (seconds of work) are made before the batch's
+Files are read and parsed before the batch's transaction, for large imports in
+a second process that reads ahead (reading.py). A photo's Image and renditions
+(seconds of work) are made before the batch's
 transaction opens, so no story row is locked meanwhile; each story's row is
 locked (select_for_update) when its file is stored and compared as it then is:
 editors' changes win (articles/wire.py, articles/conflicts.py).
