@@ -523,7 +523,10 @@ class Image(models.Model):
     def __str__(self):
         return self.caption or self.alt_text or self.file.name.rsplit("/", 1)[-1]
 
-    def save(self, *args, **kwargs):
+    def save(self, *args, renditions_by_caller=False, **kwargs):
+        """`renditions_by_caller`: the caller makes the renditions itself, at
+        once (the importer): none are queued for a worker, which would make
+        them a second time."""
         before = self._stored_names()
         made = []
         if self.file and not self.file._committed:
@@ -546,7 +549,7 @@ class Image(models.Model):
             transaction.on_commit(
                 partial(renditions.delete, self.file.storage, sorted(superseded))
             )
-        if renditions.missing(self):
+        if not renditions_by_caller and renditions.missing(self):
             # The request returns now; a worker makes them once this commits.
             transaction.on_commit(
                 self._make_renditions_later, using=self._state.db, robust=True
@@ -582,7 +585,7 @@ class Image(models.Model):
         # The task module imports this one, so it is imported only now.
         from articles.tasks import make_renditions
 
-        if renditions.missing(self):  # unless made meanwhile, as the importer does
+        if renditions.missing(self):  # unless made meanwhile
             make_renditions.enqueue(self.pk)
 
     def _stored_names(self):

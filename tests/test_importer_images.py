@@ -7,6 +7,7 @@ import PIL.Image
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django_tasks_db.models import DBTaskResult
 
 from articles import renditions
 from articles.models import Article, Image
@@ -55,6 +56,20 @@ def test_photo_beside_a_story_becomes_its_lead_image(tmp_path, media_root):
     assert (image.width, image.height) == (640, 480)
     # The original and every rendition are stored, and nothing else.
     assert stored_files(media_root) == sorted(renditions.stored_names(image))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_import_makes_the_renditions_itself_and_queues_none(tmp_path, media_root):
+    """Committed as a real import commits (the photo's Image on its own, before
+    the batch): a worker asked too would encode every rendition again."""
+    path = write(tmp_path, "story.txt", story())
+    write(tmp_path, "story.jpg", photo_bytes())
+
+    run = run_import(path)
+
+    assert run.exit_code == 0, run.stderr
+    assert not renditions.missing(Article.objects.get().lead_image)
+    assert not DBTaskResult.objects.exists()
 
 
 @pytest.mark.parametrize(

@@ -872,7 +872,7 @@ class ArticleImporter:
             alt_text=default_alt_text(parsed),
         )
         try:
-            image.save()
+            image.save(renditions_by_caller=True)
         finally:
             # Image.save removes its files itself if it fails; once saved inside
             # the story's transaction they are ours to remove if it rolls back.
