@@ -8,7 +8,8 @@
 # home page and a topic page; the same through nginx (deploy/nginx) when nginx is
 # installed. Then 64 connections for 30 s on the article page. Prints requests/s,
 # p50/p99 latency, each page's ratio to the static file of the same server,
-# errors, and the largest worker's resident memory.
+# errors, and the resident (RSS) and proportional (PSS) memory of the master and
+# of each worker once they have served it all.
 #
 #   benchmarks/http_bench.sh                     # SQLite and the file cache
 #   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/h10b \
@@ -92,7 +93,7 @@ wait_until_healthy "$BASE" || { cat "$WORK/gunicorn.log"; exit 1; }
 
 workers() { pgrep -P "$SERVER_PID" | tr '\n' ' '; }
 echo "commit:   $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
-echo "machine:  $(nproc) cores; $(uname -sr)"
+echo "machine:  $(nproc) cores; $(uname -sr); load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "server:   gunicorn.conf.py${GUNICORN_CMD_ARGS:+ with $GUNICORN_CMD_ARGS}"
 echo "database: ${BENCH_DATABASE_URL:-SQLite file}; cache: ${BENCH_REDIS_URL:-files under var/cache}"
 echo "pages:    article $ARTICLE, topic $TOPIC, static $STATIC"
@@ -173,19 +174,24 @@ fi
 echo "== gunicorn (direct), 64 connections for 30 s on the article page"
 measure "article, 64 connections" 64 30s "$BASE$ARTICLE"
 
-# Resident memory of each worker now, and the most it ever held (VmHWM); and
-# its proportional share (PSS: pages shared with the other workers, such as the
-# code loaded before gunicorn forks them, count a share each), what it costs.
-largest_rss=0
-largest_peak=0
-largest_pss=0
-for pid in $(workers); do
-    rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$pid/status")
-    peak=$(awk '/^VmHWM/ { print $2 }' "/proc/$pid/status")
-    pss=$(awk '/^Pss:/ { print $2 }' "/proc/$pid/smaps_rollup")
-    [ "$rss" -gt "$largest_rss" ] && largest_rss=$rss
-    [ "$peak" -gt "$largest_peak" ] && largest_peak=$peak
-    [ "$pss" -gt "$largest_pss" ] && largest_pss=$pss
+# Memory of the master and each worker now: resident (RSS, counting the pages
+# it shares with the others, such as the code loaded before gunicorn forks
+# them), the most it ever held (VmHWM), and its proportional share (PSS: a
+# page shared by n processes counts 1/n in each), what it costs the machine.
+# memory_kib PID FIELD: one figure in KiB from /proc/PID/smaps_rollup or status.
+memory_kib() {
+    case $2 in
+        Rss|Pss) awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/smaps_rollup" ;;
+        *) awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status" ;;
+    esac
+}
+MEMORY=$WORK/memory
+: >"$MEMORY"
+for pid in "$SERVER_PID" $(workers); do
+    role=worker
+    [ "$pid" = "$SERVER_PID" ] && role=master
+    printf '%s\t%s\t%s\t%s\t%s\n' "$role" "$pid" "$(memory_kib "$pid" Rss)" \
+        "$(memory_kib "$pid" Pss)" "$(memory_kib "$pid" VmHWM)" >>"$MEMORY"
 done
 
 echo
@@ -204,11 +210,24 @@ awk -F'\t' '
             $1, $2, $3, $4, $5, $6, ratio, $7, $10, $8
     }' "$RESULTS"
 echo
-awk -v rss="$largest_rss" -v peak="$largest_peak" -v pss="$largest_pss" 'BEGIN {
-    printf "largest worker resident memory: %.1f MiB now, %.1f MiB at its peak\n",
-        rss / 1024, peak / 1024
-    printf "largest worker proportional share (PSS): %.1f MiB\n", pss / 1024 }'
-echo "workers: $(wc -w <<<"$(workers)") (pids $(workers))"
+awk -F'\t' '
+    BEGIN { printf "%-7s %8s %9s %9s %9s\n", "memory", "pid", "RSS MiB", "PSS MiB", "peak MiB" }
+    {
+        printf "%-7s %8s %9.1f %9.1f %9.1f\n", $1, $2, $3 / 1024, $4 / 1024, $5 / 1024
+        if ($1 == "worker") {
+            n++; pss += $4
+            if ($3 > rss) rss = $3
+            if ($4 > largest_pss) largest_pss = $4
+            if ($5 > peak) peak = $5
+        }
+    }
+    END {
+        printf "largest worker resident memory: %.1f MiB now, %.1f MiB at its peak\n",
+            rss / 1024, peak / 1024
+        printf "largest worker proportional share (PSS): %.1f MiB; all %d workers: %.1f MiB\n",
+            largest_pss / 1024, n, pss / 1024
+    }' "$MEMORY"
+echo "load average after the runs: $(cut -d' ' -f1-3 /proc/loadavg) (high on a shared machine: noisy figures)"
 echo "(ratio: requests/s over the static file's on the same server; errors: wrk socket"
 echo " errors (connect/read/write/timeout, a timeout being no answer within 2 s);"
 echo " non-2xx: responses neither 2xx nor 3xx)"

@@ -17,7 +17,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 
-import sentry_sdk
+from django.conf import settings
 
 request_id_var = contextvars.ContextVar("request_id", default="-")
 logger = logging.getLogger("newsroom.request")
@@ -65,6 +65,13 @@ class RequestLogMiddleware:
 
     def __init__(self, get_response):
         self.get_response = get_response
+        # sentry_sdk (and urllib3 under it) only where it reports: unused, it
+        # would cost every worker a few megabytes.
+        self.sentry_sdk = None
+        if settings.SENTRY_DSN:
+            import sentry_sdk
+
+            self.sentry_sdk = sentry_sdk
 
     def __call__(self, request):
         incoming = request.headers.get("X-Request-ID", "")
@@ -73,7 +80,8 @@ class RequestLogMiddleware:
         )
         request.request_id = request_id
         token = request_id_var.set(request_id)
-        sentry_sdk.set_tag("request_id", request_id)
+        if self.sentry_sdk:
+            self.sentry_sdk.set_tag("request_id", request_id)
         started = time.perf_counter()
         try:
             response = self.get_response(request)

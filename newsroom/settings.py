@@ -30,6 +30,19 @@ def env_list(name, default):
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def env_whole_number(name, default, unit, minimum=1):
+    value = os.environ.get(name, str(default))
+    try:
+        number = int(value)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"{name} must be a whole number of {unit}, got {value!r}."
+        ) from None
+    if number < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}.")
+    return number
+
+
 DEBUG = env_flag("DJANGO_DEBUG")
 
 SECRET_KEY_FILE = Path(os.environ.get("DJANGO_SECRET_KEY_FILE", VAR_DIR / "secret_key"))
@@ -140,6 +153,7 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    SQLITE_CACHE_KIB = env_whole_number("NEWSROOM_SQLITE_CACHE_KIB", 2000, "KiB")
     DATABASES["default"]["OPTIONS"] = {
         # Writers take the lock when their transaction starts and wait for it,
         # instead of failing half-way with "database is locked".
@@ -147,7 +161,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         # WAL lets readers go on while an import writes; NORMAL keeps a commit
         # per imported file cheap while staying safe against corruption.
-        "init_command": "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL",
+        # cache_size: KiB of pages each connection keeps (SQLite's own 2000
+        # unless set: gunicorn.conf.py gives the web workers less).
+        "init_command": "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;"
+        f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}",
     }
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
@@ -306,15 +323,7 @@ if MEDIA_S3_BUCKET:
 # the photo and its form is refused with the site's own 413 page, by the app
 # (newsroom/http.py) and by nginx, whose client_max_body_size is written from
 # it by `manage.py nginx_limits`.
-try:
-    UPLOAD_MAX_MB = int(os.environ.get("NEWSROOM_UPLOAD_MAX_MB", "20"))
-except ValueError:
-    raise ImproperlyConfigured(
-        "NEWSROOM_UPLOAD_MAX_MB must be a whole number of megabytes, got "
-        f"{os.environ['NEWSROOM_UPLOAD_MAX_MB']!r}."
-    ) from None
-if UPLOAD_MAX_MB < 1:
-    raise ImproperlyConfigured("NEWSROOM_UPLOAD_MAX_MB must be at least 1.")
+UPLOAD_MAX_MB = env_whole_number("NEWSROOM_UPLOAD_MAX_MB", 20, "megabytes")
 UPLOAD_MAX_BYTES = UPLOAD_MAX_MB * 1024 * 1024
 # A request carries the photo and the rest of its form: one megabyte more, so a
 # photo just over the limit gets the form's exact error, not the 413 page.

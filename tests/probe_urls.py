@@ -5,6 +5,7 @@ response a real view gives (a draft preview, altered search input, a form that
 sets a cookie).
 """
 
+from django.db import connection
 from django.http import HttpResponse
 from django.urls import path
 from django.views.decorators.cache import never_cache
@@ -43,6 +44,12 @@ def broken(request):
     raise RuntimeError("a bug in a view")
 
 
+def sqlite_cache_size(request):
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        return HttpResponse(str(cursor.fetchone()[0]))
+
+
 urlpatterns = [
     path("probe/private/", private),
     path("probe/never-cached/", never_cached),
@@ -50,5 +57,6 @@ urlpatterns = [
     path("probe/varies-on-language/", varies_on_language),
     path("probe/plain/", plain),
     path("probe/broken/", broken),
+    path("probe/sqlite-cache-size/", sqlite_cache_size),
     *site_urlpatterns,
 ]

@@ -103,6 +103,8 @@ SETTINGS_FROM_THE_SHELL = (
     "CACHE_KEY_PREFIX",
     "MEDIA_",
     "AWS_",
+    "SENTRY_",
+    "NEWSROOM_SQLITE_",
 )
 
 

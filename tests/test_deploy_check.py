@@ -8,7 +8,15 @@ import sys
 
 import pytest
 
-from tests.services import ROOT, Nginx, Site, manage, require_nginx, site_env
+from tests.services import (
+    ROOT,
+    Nginx,
+    Site,
+    manage,
+    require_nginx,
+    run_python,
+    site_env,
+)
 from tests.test_security import assert_security_headers, csp_directives
 
 PRODUCTION = {
@@ -62,6 +70,36 @@ def test_gunicorn_config_is_what_make_run_starts(tmp_path):
     assert int(config["max_requests"]) >= 10000
     assert int(config["max_requests_jitter"]) > 0
     assert int(config["graceful_timeout"]) > 0
+
+
+CACHE_SIZE = (
+    "import django; django.setup(); from django.db import connection; "
+    "cursor = connection.cursor(); cursor.execute('PRAGMA cache_size'); "
+    "print(cursor.fetchone()[0])"
+)
+
+
+@pytest.mark.processes
+def test_web_workers_keep_a_small_sqlite_cache_and_commands_sqlites_own(
+    tmp_path, prepared_site
+):
+    """Four connections per worker (gunicorn.conf.py) keep 256 KiB of pages
+    each; a command, such as an import, keeps SQLite's 2,000 KiB."""
+    site = Site.from_prepared(tmp_path, prepared_site)
+    with site.server(workers=1, app="tests.probe_wsgi") as server:
+        served = server.get("/probe/sqlite-cache-size/")
+    command = run_python(site.env, CACHE_SIZE)
+
+    assert (served.status, served.text) == (200, "-256")
+    assert command.stdout.strip() == "-2000", command.stderr
+
+
+@pytest.mark.parametrize("value", ["256KiB", "0"])
+def test_a_bad_sqlite_cache_size_is_refused_with_its_name(tmp_path, value):
+    result = run_python(site_env(tmp_path, NEWSROOM_SQLITE_CACHE_KIB=value), CACHE_SIZE)
+    assert result.returncode != 0
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert "NEWSROOM_SQLITE_CACHE_KIB must be" in last_line
 
 
 @pytest.fixture
