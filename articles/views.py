@@ -4,7 +4,6 @@ Each page records the delivery keys of what it shows (articles/delivery/keys.py)
 from which the page cache and the validators work.
 """
 
-import copy
 import re
 import sys
 
@@ -79,7 +78,14 @@ def home(request):
 
 
 def article_detail(request, slug):
-    article = article_with_everything(Article.objects.published().filter(slug=slug))
+    # The story as shown depends on content only: kept while it stays.
+    article = remember(
+        request,
+        ("story", slug),
+        (),
+        lambda: article_with_everything(Article.objects.published().filter(slug=slug)),
+        keys.of_story_itself,
+    )
     preview = article is None
     if preview:
         if not can_preview(request):
@@ -93,8 +99,9 @@ def article_detail(request, slug):
 def render_article(request, article, preview=False, preview_label=""):
     """The story page; a preview (a draft for staff, or the admin's preview of
     unsaved changes) is marked as one, noindex, and never cached."""
-    related = more_on_this(article, request)
-    # The story's byline and its cards' in one query.
+    related = more_on_this(article, None if preview else request)
+    # The story's byline and its cards' in one query (none when both were
+    # remembered with theirs).
     prefetch_related_objects([article, *related], bylines_prefetch())
     if preview:
         meta = metadata.article(article)
@@ -103,7 +110,7 @@ def render_article(request, article, preview=False, preview_label=""):
         meta = remember(
             request,
             ("article_meta", article.pk),
-            keys.of_story(article),
+            keys.of_story_itself(article),
             lambda: metadata.article(article),
         )
     response = render(
@@ -276,26 +283,20 @@ def more_on_this(article, request=None):
     """Up to four other published stories sharing the most topics and people.
 
     For a request: remembered while the lists of its topics and people and the
-    cards it found keep their versions; each gets copies, to fetch bylines into.
+    cards it found (with the bylines the page fetches into them) keep their
+    versions.
     """
     if request is None:
         return _more_on_this(article)
     lists = {keys.topic_list(topic.pk) for topic in article.tags.all()}
     lists |= {keys.person_list(person.pk) for person in article.people.all()}
-    found = remember(
+    return remember(
         request,
         ("more_on_this", article.pk),
         lists,
         lambda: _more_on_this(article),
         lambda stories: set().union(*map(keys.of_card, stories)),
     )
-    return [_fresh_copy(story) for story in found]
-
-
-def _fresh_copy(story):
-    copied = copy.copy(story)
-    copied.__dict__.pop("_prefetched_objects_cache", None)
-    return copied
 
 
 def _more_on_this(article):
@@ -324,24 +325,35 @@ def _more_on_this(article):
 
 def article_with_everything(articles):
     """The one article of `articles` with its topics, people, links and
-    corrections, or None: five queries."""
+    corrections, or None: three queries, and one for links and corrections
+    each when it has any."""
     live_target = Article.objects.published().filter(pk=OuterRef("target"))
     links = RelatedLink.objects.select_related("target").annotate(
         target_is_live=Exists(live_target)
     )
-    try:
-        return (
-            articles.select_related("lead_image")
-            .prefetch_related(
-                "tags",
-                "people",
-                Prefetch("related_links", queryset=links),
-                "corrections",
-            )
-            .get()
+    corrections = Correction.objects.all()
+    article = (
+        articles.select_related("lead_image")
+        .annotate(
+            has_links=Exists(links.filter(article=OuterRef("pk"))),
+            has_corrections=Exists(corrections.filter(article=OuterRef("pk"))),
         )
-    except Article.DoesNotExist:
+        .first()
+    )
+    if article is None:
         return None
+    # Most stories have neither: an empty QuerySet fills the cache, no query.
+    prefetch_related_objects(
+        [article],
+        "tags",
+        "people",
+        Prefetch("related_links", links if article.has_links else links.none()),
+        Prefetch(
+            "corrections",
+            corrections if article.has_corrections else corrections.none(),
+        ),
+    )
+    return article
 
 
 # Private: results depend on arbitrary input, so no shared cache keeps them.

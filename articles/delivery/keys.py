@@ -378,12 +378,18 @@ def of_card(story):
 
 
 def of_story(story):
-    """A story's own page: the story and everything of it shown there."""
+    """A story's own page: the story and everything of it shown there, and
+    the lists of its topics and people, from which "More on this" is drawn."""
+    shown = of_story_itself(story)
+    shown |= {topic_list(tag.pk) for tag in _prefetched(story, "tags")}
+    shown |= {person_list(named.pk) for named in _prefetched(story, "people")}
+    return shown
+
+
+def of_story_itself(story):
+    """The story and what was fetched with it: its page but "More on this"."""
     shown = of_card(story) | {article(story.pk)}
-    for tag in _prefetched(story, "tags"):
-        shown |= {topic(tag.pk), topic_list(tag.pk)}
-    for named in _prefetched(story, "people"):
-        shown |= {person(named.pk), person_list(named.pk)}
+    shown |= {person(named.pk) for named in _prefetched(story, "people")}
     for link in _prefetched(story, "related_links"):
         if link.target_id:
             shown.add(card(link.target_id))

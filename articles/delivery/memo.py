@@ -52,35 +52,49 @@ memo = VersionedMemo()
 
 
 def remember(request, name, depends_on, compute, value_depends_on=None):
-    """compute(), or its value from an earlier request while depends_on (keys),
-    and value_depends_on(value) if given, keep the versions it was made with."""
+    """compute(), or its value from an earlier request while the site token,
+    the keys depends_on, and value_depends_on(value) if given, keep the
+    versions it was made with.
+
+    value_depends_on is asked once the page is made (a value may gain parts
+    while it is drawn, e.g. bylines fetched with other stories'); the page
+    records the keys it shows itself. None is never remembered: nothing shows.
+    """
     from articles.delivery import keys
 
     depends_on = tuple(sorted(depends_on))
     keys.record(request, *depends_on)
     known = getattr(request, "key_versions", None)
     if known is not None and known.covers(depends_on):
-        # A story going live changes what a query finds with nobody saving
-        # anything: the last deadline that has come is part of the version.
-        version = (known.of(depends_on), known.last_deadline)
-        kept = memo.get(name, version, _MISSING)
+        kept = memo.get(name, _version(known, depends_on), _MISSING)
         if kept is not _MISSING:
             value, more_keys, more_versions = kept
             if known.covers(more_keys) and known.of(more_keys) == more_versions:
                 keys.record(request, *more_keys)
                 return value
     value = compute()
-    more_keys = tuple(sorted(value_depends_on(value))) if value_depends_on else ()
-    keys.record(request, *more_keys)
-    request.__dict__.setdefault("memo_pending", []).append(
-        (name, depends_on, value, more_keys)
-    )
+    if value is not None:
+        request.__dict__.setdefault("memo_pending", []).append(
+            (name, depends_on, value, value_depends_on)
+        )
     return value
 
 
 def keep_pending(request, versions):
-    """After the render: remember what it computed, with the versions read
-    after it (the middleware calls this only if nothing changed meanwhile)."""
-    for name, depends_on, value, more_keys in getattr(request, "memo_pending", ()):
+    """After the render: remember what it computed, with versions read before
+    the values were computed or after (the middleware calls this only if
+    nothing changed meanwhile)."""
+    for name, depends_on, value, value_depends_on in getattr(
+        request, "memo_pending", ()
+    ):
+        more_keys = tuple(sorted(value_depends_on(value))) if value_depends_on else ()
+        if not versions.covers(depends_on + more_keys):
+            continue  # versions nobody read: nothing to check it by later
         kept = (value, more_keys, versions.of(more_keys))
-        memo.put(name, (versions.of(depends_on), versions.last_deadline), kept)
+        memo.put(name, _version(versions, depends_on), kept)
+
+
+def _version(versions, depends_on):
+    # A new site token (a restore, raw SQL) ends every value too; a story
+    # going live changes what a query finds with nobody saving anything.
+    return (versions.site, versions.last_deadline, versions.of(depends_on))
