@@ -38,6 +38,7 @@ from articles.models import (
     Topic,
 )
 from articles.search import MAX_QUERY_LENGTH, parse_query, search_articles
+from articles.templatetags.story_body import resolve_bodies
 from newsroom.health import database_unavailable
 
 PAGE_SIZE = 20
@@ -103,9 +104,15 @@ def render_article(request, article, preview=False, preview_label=""):
     # The story's byline and its cards' in one query (none when both were
     # remembered with theirs).
     prefetch_related_objects([article, *related], bylines_prefetch())
+    if getattr(article, "resolved_body", None) is None:
+        resolve_bodies([article])  # before its keys are taken: they name its links
+    # Everything the page shows; its parts drawn from content only are kept
+    # while these keep their versions (None: a preview, drawn each time).
+    page_keys = None
     if preview:
         meta = metadata.article(article)
     else:
+        page_keys = keys.of_story(article).union(*map(keys.of_card, related))
         # Depends on the story and what it names only: kept while they stay.
         meta = remember(
             request,
@@ -123,12 +130,12 @@ def render_article(request, article, preview=False, preview_label=""):
             "preview_label": preview_label,
             "more_on_this": related,
             "meta": meta,
+            "page_keys": page_keys,
         },
     )
     if preview:
         return never_cached(response)
-    keys.record(request, *keys.of_story(article))
-    keys.record_cards(request, related)
+    keys.record(request, *page_keys)
     return response
 
 
