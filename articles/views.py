@@ -4,6 +4,7 @@ Each page records the delivery keys of what it shows (articles/delivery/keys.py)
 from which the page cache and the validators work.
 """
 
+import copy
 import re
 import sys
 
@@ -28,7 +29,7 @@ from django.views.decorators.csrf import requires_csrf_token
 from articles import frontpage, metadata
 from articles.bylines import Author, bylines_prefetch
 from articles.delivery import keys
-from articles.delivery.memo import remember
+from articles.delivery.memo import MISSING, keep, recall, remember
 from articles.models import (
     Article,
     Correction,
@@ -79,14 +80,7 @@ def home(request):
 
 
 def article_detail(request, slug):
-    # The story as shown depends on content only: kept while it stays.
-    article = remember(
-        request,
-        ("story", slug),
-        (),
-        lambda: article_with_everything(Article.objects.published().filter(slug=slug)),
-        keys.of_story_itself,
-    )
+    article = published_story(request, slug)
     preview = article is None
     if preview:
         if not can_preview(request):
@@ -101,9 +95,7 @@ def render_article(request, article, preview=False, preview_label=""):
     """The story page; a preview (a draft for staff, or the admin's preview of
     unsaved changes) is marked as one, noindex, and never cached."""
     related = more_on_this(article, None if preview else request)
-    # The story's byline and its cards' in one query (none when both were
-    # remembered with theirs).
-    prefetch_related_objects([article, *related], bylines_prefetch())
+    fetch_bylines(article, related, None if preview else request)
     if getattr(article, "resolved_body", None) is None:
         resolve_bodies([article])  # before its keys are taken: they name its links
     # Everything the page shows; its parts drawn from content only are kept
@@ -334,33 +326,108 @@ def article_with_everything(articles):
     """The one article of `articles` with its topics, people, links and
     corrections, or None: three queries, and one for links and corrections
     each when it has any."""
+    article = _story_row(articles)
+    if article is not None:
+        prefetch_related_objects([article], *_attachment_lookups(article).values())
+    return article
+
+
+def published_story(request, slug):
+    """The published story at slug, with its topics, people, links and
+    corrections, or None; its byline comes with its cards' (fetch_bylines).
+
+    Kept per process in parts, each while its keys keep their versions: the
+    story itself (a new body fetches it again, and only it), and each of its
+    attachments while they and what they name stay (a renamed topic fetches
+    the topics again, and only them).
+    """
+    row = remember(
+        request,
+        ("story", slug),
+        (),
+        lambda: _resolved(_story_row(Article.objects.published().filter(slug=slug))),
+        keys.of_story_itself,
+    )
+    if row is None:
+        return None
+    # The kept row is shared by every request: this one's attachments go on
+    # a copy.
+    story = copy.copy(row)
+    story._prefetched_objects_cache = {
+        name: remember(
+            request,
+            (name, row.pk),
+            {keys.attached(row.pk)},
+            lambda name=name: _attachment(row, name),
+            lambda rows, name=name: keys.of_attached(name, rows),
+        )
+        for name in ("tags", "people", "related_links", "corrections")
+    }
+    return story
+
+
+def fetch_bylines(article, cards, request=None):
+    """The story's byline and its cards' in one query, or none when both were
+    kept (for a request, the story's is kept while its attachments stay)."""
+    name, attached = ("bylines", article.pk), {keys.attached(article.pk)}
+    kept = MISSING if request is None else recall(request, name, attached)
+    if kept is not MISSING:
+        article._prefetched_objects_cache["bylines"] = kept
+    prefetch_related_objects([article, *cards], bylines_prefetch())
+    if request is not None and kept is MISSING:
+        fetched = article._prefetched_objects_cache["bylines"]
+        keep(
+            request,
+            name,
+            attached,
+            fetched,
+            lambda rows: keys.of_attached("bylines", rows),
+        )
+
+
+def _story_row(articles):
+    links = RelatedLink.objects.filter(article=OuterRef("pk"))
+    corrections = Correction.objects.filter(article=OuterRef("pk"))
+    return (
+        articles.select_related("lead_image")
+        .annotate(has_links=Exists(links), has_corrections=Exists(corrections))
+        .first()
+    )
+
+
+def _resolved(article):
+    if article is not None:
+        resolve_bodies([article])
+    return article
+
+
+def _attachment_lookups(article):
+    """How each attachment of the story is fetched. Most stories have no links
+    or corrections: an empty QuerySet fills the cache with no query."""
     live_target = Article.objects.published().filter(pk=OuterRef("target"))
     links = RelatedLink.objects.select_related("target").annotate(
         target_is_live=Exists(live_target)
     )
     corrections = Correction.objects.all()
-    article = (
-        articles.select_related("lead_image")
-        .annotate(
-            has_links=Exists(links.filter(article=OuterRef("pk"))),
-            has_corrections=Exists(corrections.filter(article=OuterRef("pk"))),
-        )
-        .first()
-    )
-    if article is None:
-        return None
-    # Most stories have neither: an empty QuerySet fills the cache, no query.
-    prefetch_related_objects(
-        [article],
-        "tags",
-        "people",
-        Prefetch("related_links", links if article.has_links else links.none()),
-        Prefetch(
+    return {
+        "tags": "tags",
+        "people": "people",
+        "related_links": Prefetch(
+            "related_links", links if article.has_links else links.none()
+        ),
+        "corrections": Prefetch(
             "corrections",
             corrections if article.has_corrections else corrections.none(),
         ),
-    )
-    return article
+    }
+
+
+def _attachment(row, name):
+    """One attachment of a kept story, fetched into a copy of it."""
+    holder = copy.copy(row)
+    holder._prefetched_objects_cache = {}
+    prefetch_related_objects([holder], _attachment_lookups(row)[name])
+    return holder._prefetched_objects_cache[name]
 
 
 # Private: results depend on arbitrary input, so no shared cache keeps them.

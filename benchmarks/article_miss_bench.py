@@ -8,8 +8,9 @@ seeds, Django's WSGI handler called directly.
 Three kinds of request to the seed article, each repeated (after a warm-up):
 - "session cookie": a reader with a session cookie (the cache is bypassed, as
   http_bench.sh's "article, uncached");
-- "anonymous miss": the stored page went stale (another story joined its
-  topic's list, so the page and its "More on this" are made again);
+- "miss: list": for an anonymous reader, the stored page went stale because
+  another story joined its topic's list ("More on this" is made again);
+- "miss: body": the same after the story's body was edited;
 - "cached": a hit, for comparison.
 Prints CPU milliseconds per request (process time) and queries per request.
 """
@@ -102,10 +103,25 @@ def stale():
     spare.tags.add(topic)
 
 
+seed = Article.objects.get(slug=ARTICLE.strip("/").split("/")[-1])
+bodies = [seed.body, seed.body.replace("Putin", "Putin,", 1)]
+
+
+def edit_body():
+    # A new body: the story's own page is stale, nothing else it shows.
+    seed.body = bodies.pop(0)
+    bodies.append(seed.body)
+    seed.save()
+
+
 def anonymous_miss():
     headers, content = get(ARTICLE)
     assert headers.get("X-Cache") == "MISS", headers
     return headers, content
+
+
+def edited_miss():
+    return anonymous_miss()
 
 
 def cached():
@@ -115,7 +131,7 @@ def cached():
 
 
 def measure(label, request, profile):
-    before = stale if request is anonymous_miss else (lambda: None)
+    before = {anonymous_miss: stale, edited_miss: edit_body}.get(request, lambda: None)
     for _ in range(20):
         before()
         request()
@@ -153,5 +169,6 @@ if __name__ == "__main__":
     print(f"article {ARTICLE}; {REQUESTS} requests each; load {os.getloadavg()}")
     get(ARTICLE)
     measure("session cookie", session_cookie, profile)
-    measure("anonymous miss", anonymous_miss, profile)
+    measure("miss: list", anonymous_miss, profile)
+    measure("miss: body", edited_miss, profile)
     measure("cached", cached, False)

@@ -146,7 +146,7 @@ def _relation_keys(model, instance):
         return _naming_keys(instance.article_id, instance.person_id)
     if model is Byline:
         return {
-            keys.article(instance.article_id),
+            *_attachment_keys(instance.article_id),
             keys.card(instance.article_id),
             keys.author_list(instance.author_id),
             *EVERY_LISTING,
@@ -160,17 +160,27 @@ def _relation_keys(model, instance):
     if model is Image:
         return {keys.image(instance.pk), keys.FEEDS}
     if model is RelatedLink:
-        return {keys.article(instance.article_id)}
+        return _attachment_keys(instance.article_id)
     if model is Correction:
-        return {keys.article(instance.article_id), keys.CORRECTIONS, *EVERY_LISTING}
+        return {
+            *_attachment_keys(instance.article_id),
+            keys.CORRECTIONS,
+            *EVERY_LISTING,
+        }
     if model is FrontPageSlot:
         return {keys.HOME}
     return None
 
 
+def _attachment_keys(article_id):
+    """A story's topics, people, byline, links or corrections changed: its
+    page, and what is kept of them per process (articles/views.py)."""
+    return {keys.article(article_id), keys.attached(article_id)}
+
+
 def _tagging_keys(article_id, topic_id):
     return {
-        keys.article(article_id),
+        *_attachment_keys(article_id),
         keys.card(article_id),  # a card's kicker is its first topic
         keys.topic_list(topic_id),
         keys.TOPICS,
@@ -180,7 +190,7 @@ def _tagging_keys(article_id, topic_id):
 
 def _naming_keys(article_id, person_id):
     return {
-        keys.article(article_id),
+        *_attachment_keys(article_id),
         keys.person_list(person_id),
         keys.PEOPLE,
         *EVERY_LISTING,
@@ -231,7 +241,7 @@ def _bump_for(model, instance, using, created=False, deleted=False):
     story = _story_of(instance)
     if _story_unseen(story):
         # Topics, people, bylines of a draft: only its own (uncached) page.
-        keys.changed({keys.article(story.pk)}, using)
+        keys.changed(_attachment_keys(story.pk), using)
         return
     bumped = _relation_keys(model, instance)
     if bumped is None:
@@ -268,7 +278,7 @@ def relations_changed(sender, instance, action, reverse, model, pk_set, using, *
         keys.invalidate_pages(using)
         return
     if not reverse and _story_unseen(instance):
-        keys.changed({keys.article(instance.pk)}, using)
+        keys.changed(_attachment_keys(instance.pk), using)
         return
     bumped = set()
     for other in pk_set:

@@ -1,11 +1,14 @@
 """Per-process values that depend only on content, kept by key versions.
 
-A value (a story's metadata and JSON-LD, its "More on this") is remembered
-with the versions of the keys it was computed from, and reused while they
-hold. The versions come from the read the page cache makes before each render
-(the keys this page showed last time), so checking costs no query; a value
-whose keys were not read is computed, and remembered with the versions read
-after the render, when the middleware knows them.
+A value (a story and each of its attachments, its "More on this", its
+metadata and JSON-LD, blocks of rendered HTML) is remembered with the site
+token and the versions of the keys it was computed from, and reused while
+they hold. The versions come from the read the page cache makes before each
+render (the keys this page showed last time), so checking costs no query; a
+value whose keys were not read is computed, and remembered once the
+middleware knows their versions: those read before the view when they cover
+the page (older than the value, they can only cost a recompute), else those
+read after it.
 
 One entry per name: a value for newer versions replaces the old one, so
 entries of dead versions go at once, and the oldest names go past LIMIT.
@@ -16,7 +19,7 @@ import threading
 from collections import OrderedDict
 
 LIMIT = 2000
-_MISSING = object()
+MISSING = object()  # what recall() gives when nothing current is kept
 
 
 class VersionedMemo:
@@ -54,30 +57,46 @@ memo = VersionedMemo()
 def remember(request, name, depends_on, compute, value_depends_on=None):
     """compute(), or its value from an earlier request while the site token,
     the keys depends_on, and value_depends_on(value) if given, keep the
-    versions it was made with.
+    versions it was made with (see recall and keep)."""
+    value = recall(request, name, depends_on)
+    if value is MISSING:
+        value = compute()
+        keep(request, name, depends_on, value, value_depends_on)
+    return value
 
-    value_depends_on is asked once the page is made (a value may gain parts
-    while it is drawn, e.g. bylines fetched with other stories'); the page
-    records the keys it shows itself. None is never remembered: nothing shows.
-    """
+
+def recall(request, name, depends_on):
+    """The value kept under name, or MISSING, when the versions this request
+    read say it is current. The page records depends_on: the next request
+    reads their versions before its view."""
     from articles.delivery import keys
 
     depends_on = tuple(sorted(depends_on))
     keys.record(request, *depends_on)
     known = getattr(request, "key_versions", None)
-    if known is not None and known.covers(depends_on):
-        kept = memo.get(name, _version(known, depends_on), _MISSING)
-        if kept is not _MISSING:
-            value, more_keys, more_versions = kept
-            if known.covers(more_keys) and known.of(more_keys) == more_versions:
-                keys.record(request, *more_keys)
-                return value
-    value = compute()
+    if known is None or not known.covers(depends_on):
+        return MISSING
+    kept = memo.get(name, _version(known, depends_on), MISSING)
+    if kept is MISSING:
+        return MISSING
+    value, more_keys, more_versions = kept
+    if not (known.covers(more_keys) and known.of(more_keys) == more_versions):
+        return MISSING
+    keys.record(request, *more_keys)
+    return value
+
+
+def keep(request, name, depends_on, value, value_depends_on=None):
+    """Remember value once the page is made, if nothing changed meanwhile.
+
+    value_depends_on(value) is asked then (a value may gain parts while the
+    page is drawn, e.g. bylines fetched with other stories'); the page records
+    the keys it shows itself. None is never kept: nothing shows.
+    """
     if value is not None:
         request.__dict__.setdefault("memo_pending", []).append(
-            (name, depends_on, value, value_depends_on)
+            (name, tuple(sorted(depends_on)), value, value_depends_on)
         )
-    return value
 
 
 def keep_pending(request, versions):
