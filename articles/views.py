@@ -338,8 +338,8 @@ def published_story(request, slug):
 
     Kept per process in parts, each while its keys keep their versions: the
     story itself (a new body fetches it again, and only it), and each of its
-    attachments while they and what they name stay (a renamed topic fetches
-    the topics again, and only them).
+    attachments while it and what it names stay (a new correction or a
+    renamed topic fetches the corrections or the topics again, and only them).
     """
     row = remember(
         request,
@@ -357,7 +357,7 @@ def published_story(request, slug):
         name: remember(
             request,
             (name, row.pk),
-            {keys.attached(row.pk)},
+            {keys.attached(row.pk, name)},
             lambda name=name: _attachment(row, name),
             lambda rows, name=name: keys.of_attached(name, rows),
         )
@@ -369,7 +369,7 @@ def published_story(request, slug):
 def fetch_bylines(article, cards, request=None):
     """The story's byline and its cards' in one query, or none when both were
     kept (for a request, the story's is kept while its attachments stay)."""
-    name, attached = ("bylines", article.pk), {keys.attached(article.pk)}
+    name, attached = ("bylines", article.pk), {keys.attached(article.pk, "bylines")}
     kept = MISSING if request is None else recall(request, name, attached)
     if kept is not MISSING:
         article._prefetched_objects_cache["bylines"] = kept

@@ -146,7 +146,7 @@ def _relation_keys(model, instance):
         return _naming_keys(instance.article_id, instance.person_id)
     if model is Byline:
         return {
-            *_attachment_keys(instance.article_id),
+            *_attachment_keys(instance.article_id, model),
             keys.card(instance.article_id),
             keys.author_list(instance.author_id),
             *EVERY_LISTING,
@@ -160,10 +160,10 @@ def _relation_keys(model, instance):
     if model is Image:
         return {keys.image(instance.pk), keys.FEEDS}
     if model is RelatedLink:
-        return _attachment_keys(instance.article_id)
+        return _attachment_keys(instance.article_id, model)
     if model is Correction:
         return {
-            *_attachment_keys(instance.article_id),
+            *_attachment_keys(instance.article_id, model),
             keys.CORRECTIONS,
             *EVERY_LISTING,
         }
@@ -172,15 +172,33 @@ def _relation_keys(model, instance):
     return None
 
 
-def _attachment_keys(article_id):
-    """A story's topics, people, byline, links or corrections changed: its
-    page, and what is kept of them per process (articles/views.py)."""
-    return {keys.article(article_id), keys.attached(article_id)}
+def _attachment_name(model):
+    """The name a story's attachment of this model is fetched by, or None."""
+    from articles.bylines import Byline
+    from articles.models import Article, Correction, RelatedLink, TaggedArticle
+
+    return {
+        TaggedArticle: "tags",
+        Article.people.through: "people",
+        Byline: "bylines",
+        RelatedLink: "related_links",
+        Correction: "corrections",
+    }.get(model)
+
+
+def _attachment_keys(article_id, model):
+    """A row of model attached to a story changed: the story's page, and what
+    is kept of that attachment per process (articles/views.py)."""
+    name = _attachment_name(model)
+    shown = {keys.article(article_id)}
+    return shown | {keys.attached(article_id, name)} if name else shown
 
 
 def _tagging_keys(article_id, topic_id):
+    from articles.models import TaggedArticle
+
     return {
-        *_attachment_keys(article_id),
+        *_attachment_keys(article_id, TaggedArticle),
         keys.card(article_id),  # a card's kicker is its first topic
         keys.topic_list(topic_id),
         keys.TOPICS,
@@ -189,8 +207,10 @@ def _tagging_keys(article_id, topic_id):
 
 
 def _naming_keys(article_id, person_id):
+    from articles.models import Article
+
     return {
-        *_attachment_keys(article_id),
+        *_attachment_keys(article_id, Article.people.through),
         keys.person_list(person_id),
         keys.PEOPLE,
         *EVERY_LISTING,
@@ -241,7 +261,7 @@ def _bump_for(model, instance, using, created=False, deleted=False):
     story = _story_of(instance)
     if _story_unseen(story):
         # Topics, people, bylines of a draft: only its own (uncached) page.
-        keys.changed(_attachment_keys(story.pk), using)
+        keys.changed(_attachment_keys(story.pk, model), using)
         return
     bumped = _relation_keys(model, instance)
     if bumped is None:
@@ -278,7 +298,7 @@ def relations_changed(sender, instance, action, reverse, model, pk_set, using, *
         keys.invalidate_pages(using)
         return
     if not reverse and _story_unseen(instance):
-        keys.changed(_attachment_keys(instance.pk), using)
+        keys.changed(_attachment_keys(instance.pk, sender), using)
         return
     bumped = set()
     for other in pk_set:

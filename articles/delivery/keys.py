@@ -3,9 +3,9 @@
 Each reader page records the keys of what it shows while it is made
 (`record(request, ...)`): `article:12` for a story's own page, `card:12`
 wherever the story appears as a card or link (headline, standfirst, photo,
-address), `attached:12` for what is attached to a story (its topics, people,
-byline, related links and corrections: a change to them bumps `article:12`
-too, a new body only `article:12`), `topic:3`, `person:7`, `author:5`,
+address), `attached:12:tags` (`:people`, `:bylines`, `:related_links`,
+`:corrections`) for what is attached to a story (a change to them bumps
+`article:12` too; a new body only `article:12`), `topic:3`, `person:7`, `author:5`,
 `image:40` for their names and pictures, and list keys for which stories a
 list holds: `home`, `topic-list:3`, `person-list:7`, `author-list:5`,
 `topics`, `people`, `feeds`, `sitemaps`, `corrections`. A page that names
@@ -59,8 +59,10 @@ def card(pk):
     return f"card:{pk}"
 
 
-def attached(pk):
-    return f"attached:{pk}"
+def attached(pk, name):
+    """One of a story's attachments, by the name it is fetched by: tags,
+    people, bylines, related_links or corrections."""
+    return f"attached:{pk}:{name}"
 
 
 def topic(pk):
