@@ -5,14 +5,15 @@ seeds, Django's WSGI handler called directly.
     .venv/bin/python benchmarks/article_miss_bench.py            # figures
     .venv/bin/python benchmarks/article_miss_bench.py --profile  # and cProfile
 
-Three kinds of request to the seed article, each repeated (after a warm-up):
+Four kinds of request to the seed article, each repeated (after a warm-up):
 - "session cookie": a reader with a session cookie (the cache is bypassed, as
   http_bench.sh's "article, uncached");
 - "miss: list": for an anonymous reader, the stored page went stale because
   another story joined its topic's list ("More on this" is made again);
 - "miss: body": the same after the story's body was edited;
 - "cached": a hit, for comparison.
-Prints CPU milliseconds per request (process time) and queries per request.
+Prints CPU milliseconds per request (process time, the change before each
+miss left out) and queries per request (-v: and their SQL).
 """
 
 import cProfile
@@ -60,7 +61,6 @@ ARTICLE = subprocess.run(
 import django  # noqa: E402
 
 django.setup()
-logging.getLogger("newsroom.request").setLevel(logging.WARNING)
 
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
@@ -68,6 +68,9 @@ from django.test.client import RequestFactory  # noqa: E402
 
 from articles.models import Article, Topic  # noqa: E402
 from newsroom.wsgi import application  # noqa: E402
+
+# One line a request on standard error would drown the figures.
+logging.getLogger("newsroom.request").setLevel(logging.WARNING)
 
 factory = RequestFactory(HTTP_HOST=settings.ALLOWED_HOSTS[0].lstrip("."))
 
@@ -114,14 +117,10 @@ def edit_body():
     seed.save()
 
 
-def anonymous_miss():
+def miss():
     headers, content = get(ARTICLE)
     assert headers.get("X-Cache") == "MISS", headers
     return headers, content
-
-
-def edited_miss():
-    return anonymous_miss()
 
 
 def cached():
@@ -130,12 +129,11 @@ def cached():
     return headers, content
 
 
-def measure(label, request, profile):
-    before = {anonymous_miss: stale, edited_miss: edit_body}.get(request, lambda: None)
+def measure(label, request, change=lambda: None, profile=False):
     for _ in range(20):
-        before()
+        change()
         request()
-    before()
+    change()
     queries = []
     with connection.execute_wrapper(
         lambda execute, sql, *args: queries.append(sql) or execute(sql, *args)
@@ -144,7 +142,7 @@ def measure(label, request, profile):
     profiler = cProfile.Profile() if profile else None
     spent = 0.0
     for _ in range(REQUESTS):
-        before()
+        change()
         start = time.process_time()
         if profiler:
             profiler.enable()
@@ -168,7 +166,7 @@ if __name__ == "__main__":
     profile = "--profile" in sys.argv
     print(f"article {ARTICLE}; {REQUESTS} requests each; load {os.getloadavg()}")
     get(ARTICLE)
-    measure("session cookie", session_cookie, profile)
-    measure("miss: list", anonymous_miss, profile)
-    measure("miss: body", edited_miss, profile)
-    measure("cached", cached, False)
+    measure("session cookie", session_cookie, profile=profile)
+    measure("miss: list", miss, stale, profile=profile)
+    measure("miss: body", miss, edit_body, profile=profile)
+    measure("cached", cached)
