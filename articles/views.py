@@ -16,8 +16,10 @@ from django.db.models import (
     OuterRef,
     Prefetch,
     Q,
+    Subquery,
     prefetch_related_objects,
 )
+from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponseServerError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
@@ -314,12 +316,24 @@ def _more_on_this(article):
             | Q(pk__in=shares_a_person.values("article"))
         )
         .annotate(
-            shared=Count("tags", filter=Q(tags__in=topic_ids), distinct=True)
-            + Count("people", filter=Q(people__in=person_ids), distinct=True)
+            shared=_count_per_story(shares_a_topic, "content_object")
+            + _count_per_story(shares_a_person, "article")
         )
         .order_by("-shared", "-published_at", "-pk")
     )
     return list(stories[:MORE_ON_THIS])
+
+
+def _count_per_story(rows, story_field):
+    """How many of rows belong to each story, as a subquery per story: no
+    GROUP BY of whole stories (bodies and all) to sort them."""
+    counted = (
+        rows.filter(**{story_field: OuterRef("pk")})
+        .values(story_field)
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    return Coalesce(Subquery(counted), 0)
 
 
 def article_with_everything(articles):
