@@ -407,6 +407,14 @@ def test_a_reader_with_a_session_cookie_costs_the_versions_and_the_session(
         response = reader.get(url)
     assert not response.has_header("X-Cache")
     assert response.content == expected
+    # What depends on content only was drawn once, not again: metadata and
+    # JSON-LD, the story, "More on this", the navigation and the footer.
+    drawn = {template.name for template in response.templates}
+    assert drawn == {
+        "articles/article_detail.html",
+        "base.html",
+        "includes/search_form.html",
+    }
 
 
 def test_what_a_story_page_keeps_goes_with_a_restore(reader, full_story):
