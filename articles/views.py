@@ -47,6 +47,8 @@ from newsroom.health import database_unavailable
 PAGE_SIZE = 20
 MORE_ON_THIS = 4
 POSITIVE_NUMBER = re.compile(r"[1-9][0-9]{0,8}")
+# What a card or link never shows: left in the database, not kept in memory.
+UNSHOWN_ON_CARDS = ("body", "body_text")
 
 
 def home(request):
@@ -310,6 +312,7 @@ def _more_on_this(article):
     stories = (
         Article.objects.published()
         .select_related("lead_image")
+        .defer(*UNSHOWN_ON_CARDS)
         .exclude(pk=article.pk)
         .filter(
             Q(pk__in=shares_a_topic.values("content_object"))
@@ -388,6 +391,12 @@ def fetch_bylines(article, cards, request=None):
     if kept is not MISSING:
         article._prefetched_objects_cache["bylines"] = kept
     prefetch_related_objects([article, *cards], bylines_prefetch())
+    for story in (article, *cards):
+        # Lists weigh far less than the QuerySets that fetched them, and kept
+        # cards outlive the request (the related managers hand out either).
+        fetched = story._prefetched_objects_cache["bylines"]
+        if not isinstance(fetched, list):
+            story._prefetched_objects_cache["bylines"] = list(fetched)
     if request is not None and kept is MISSING:
         fetched = article._prefetched_objects_cache["bylines"]
         keep(
@@ -419,8 +428,10 @@ def _attachment_lookups(article):
     """How each attachment of the story is fetched. Most stories have no links
     or corrections: an empty QuerySet fills the cache with no query."""
     live_target = Article.objects.published().filter(pk=OuterRef("target"))
-    links = RelatedLink.objects.select_related("target").annotate(
-        target_is_live=Exists(live_target)
+    links = (
+        RelatedLink.objects.select_related("target")
+        .defer(*(f"target__{name}" for name in UNSHOWN_ON_CARDS))
+        .annotate(target_is_live=Exists(live_target))
     )
     corrections = Correction.objects.all()
     return {
@@ -437,11 +448,13 @@ def _attachment_lookups(article):
 
 
 def _attachment(row, name):
-    """One attachment of a kept story, fetched into a copy of it."""
+    """One attachment of a kept story, fetched into a copy of it: its rows
+    (a list weighs far less than the QuerySet that fetched them; the related
+    managers hand out whatever the prefetch cache holds)."""
     holder = copy.copy(row)
     holder._prefetched_objects_cache = {}
     prefetch_related_objects([holder], _attachment_lookups(row)[name])
-    return holder._prefetched_objects_cache[name]
+    return list(holder._prefetched_objects_cache[name])
 
 
 # Private: results depend on arbitrary input, so no shared cache keeps them.
