@@ -16,8 +16,10 @@ from django.db.models import (
     OuterRef,
     Prefetch,
     Q,
+    Subquery,
     prefetch_related_objects,
 )
+from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponseServerError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
@@ -29,7 +31,7 @@ from django.views.decorators.csrf import requires_csrf_token
 from articles import frontpage, metadata
 from articles.bylines import Author, bylines_prefetch
 from articles.delivery import keys
-from articles.delivery.memo import remember
+from articles.delivery.memo import MISSING, keep, recall, remember
 from articles.models import (
     Article,
     Correction,
@@ -39,11 +41,14 @@ from articles.models import (
     Topic,
 )
 from articles.search import MAX_QUERY_LENGTH, parse_query, search_articles
+from articles.templatetags.story_body import resolve_bodies
 from newsroom.health import database_unavailable
 
 PAGE_SIZE = 20
 MORE_ON_THIS = 4
 POSITIVE_NUMBER = re.compile(r"[1-9][0-9]{0,8}")
+# What a card or link never shows: left in the database, not kept in memory.
+UNSHOWN_ON_CARDS = ("body", "body_text")
 
 
 def home(request):
@@ -79,7 +84,7 @@ def home(request):
 
 
 def article_detail(request, slug):
-    article = article_with_everything(Article.objects.published().filter(slug=slug))
+    article = published_story(request, slug)
     preview = article is None
     if preview:
         if not can_preview(request):
@@ -93,17 +98,22 @@ def article_detail(request, slug):
 def render_article(request, article, preview=False, preview_label=""):
     """The story page; a preview (a draft for staff, or the admin's preview of
     unsaved changes) is marked as one, noindex, and never cached."""
-    related = more_on_this(article, request)
-    # The story's byline and its cards' in one query.
-    prefetch_related_objects([article, *related], bylines_prefetch())
+    related = more_on_this(article, None if preview else request)
+    fetch_bylines(article, related, None if preview else request)
+    if getattr(article, "resolved_body", None) is None:
+        resolve_bodies([article])  # before its keys are taken: they name its links
+    # Everything the page shows; its parts drawn from content only are kept
+    # while these keep their versions (None: a preview, drawn each time).
+    page_keys = None
     if preview:
         meta = metadata.article(article)
     else:
+        page_keys = keys.of_story(article).union(*map(keys.of_card, related))
         # Depends on the story and what it names only: kept while they stay.
         meta = remember(
             request,
             ("article_meta", article.pk),
-            keys.of_story(article),
+            keys.of_story_itself(article),
             lambda: metadata.article(article),
         )
     response = render(
@@ -116,12 +126,12 @@ def render_article(request, article, preview=False, preview_label=""):
             "preview_label": preview_label,
             "more_on_this": related,
             "meta": meta,
+            "page_keys": page_keys,
         },
     )
     if preview:
         return never_cached(response)
-    keys.record(request, *keys.of_story(article))
-    keys.record_cards(request, related)
+    keys.record(request, *page_keys)
     return response
 
 
@@ -276,26 +286,20 @@ def more_on_this(article, request=None):
     """Up to four other published stories sharing the most topics and people.
 
     For a request: remembered while the lists of its topics and people and the
-    cards it found keep their versions; each gets copies, to fetch bylines into.
+    cards it found (with the bylines the page fetches into them) keep their
+    versions.
     """
     if request is None:
         return _more_on_this(article)
     lists = {keys.topic_list(topic.pk) for topic in article.tags.all()}
     lists |= {keys.person_list(person.pk) for person in article.people.all()}
-    found = remember(
+    return remember(
         request,
         ("more_on_this", article.pk),
         lists,
         lambda: _more_on_this(article),
         lambda stories: set().union(*map(keys.of_card, stories)),
     )
-    return [_fresh_copy(story) for story in found]
-
-
-def _fresh_copy(story):
-    copied = copy.copy(story)
-    copied.__dict__.pop("_prefetched_objects_cache", None)
-    return copied
 
 
 def _more_on_this(article):
@@ -308,40 +312,149 @@ def _more_on_this(article):
     stories = (
         Article.objects.published()
         .select_related("lead_image")
+        .defer(*UNSHOWN_ON_CARDS)
         .exclude(pk=article.pk)
         .filter(
             Q(pk__in=shares_a_topic.values("content_object"))
             | Q(pk__in=shares_a_person.values("article"))
         )
         .annotate(
-            shared=Count("tags", filter=Q(tags__in=topic_ids), distinct=True)
-            + Count("people", filter=Q(people__in=person_ids), distinct=True)
+            shared=_count_per_story(shares_a_topic, "content_object")
+            + _count_per_story(shares_a_person, "article")
         )
         .order_by("-shared", "-published_at", "-pk")
     )
     return list(stories[:MORE_ON_THIS])
 
 
+def _count_per_story(rows, story_field):
+    """How many of rows belong to each story, as a subquery per story: no
+    GROUP BY of whole stories (bodies and all) to sort them."""
+    counted = (
+        rows.filter(**{story_field: OuterRef("pk")})
+        .values(story_field)
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    return Coalesce(Subquery(counted), 0)
+
+
 def article_with_everything(articles):
     """The one article of `articles` with its topics, people, links and
-    corrections, or None: five queries."""
-    live_target = Article.objects.published().filter(pk=OuterRef("target"))
-    links = RelatedLink.objects.select_related("target").annotate(
-        target_is_live=Exists(live_target)
+    corrections, or None: three queries, and one for links and corrections
+    each when it has any."""
+    article = _story_row(articles)
+    if article is not None:
+        prefetch_related_objects([article], *_attachment_lookups(article).values())
+    return article
+
+
+def published_story(request, slug):
+    """The published story at slug, with its topics, people, links and
+    corrections, or None; its byline comes with its cards' (fetch_bylines).
+
+    Kept per process in parts, each while its keys keep their versions: the
+    story itself (a new body fetches it again, and only it), and each of its
+    attachments while it and what it names stay (a new correction or a
+    renamed topic fetches the corrections or the topics again, and only them).
+    """
+    row = remember(
+        request,
+        ("story", slug),
+        (),
+        lambda: _resolved(_story_row(Article.objects.published().filter(slug=slug))),
+        keys.of_story_itself,
     )
-    try:
-        return (
-            articles.select_related("lead_image")
-            .prefetch_related(
-                "tags",
-                "people",
-                Prefetch("related_links", queryset=links),
-                "corrections",
-            )
-            .get()
-        )
-    except Article.DoesNotExist:
+    if row is None:
         return None
+    # The kept row is shared by every request: this one's attachments go on
+    # a copy.
+    story = copy.copy(row)
+    story._prefetched_objects_cache = {
+        name: remember(
+            request,
+            (name, row.pk),
+            {keys.attached(row.pk, name)},
+            lambda name=name: _attachment(row, name),
+            lambda rows, name=name: keys.of_attached(name, rows),
+        )
+        for name in ("tags", "people", "related_links", "corrections")
+    }
+    return story
+
+
+def fetch_bylines(article, cards, request=None):
+    """The story's byline and its cards' in one query, or none when both were
+    kept (for a request, the story's is kept while its attachments stay)."""
+    name, attached = ("bylines", article.pk), {keys.attached(article.pk, "bylines")}
+    kept = MISSING if request is None else recall(request, name, attached)
+    if kept is not MISSING:
+        article._prefetched_objects_cache["bylines"] = kept
+    prefetch_related_objects([article, *cards], bylines_prefetch())
+    for story in (article, *cards):
+        # Lists weigh far less than the QuerySets that fetched them, and kept
+        # cards outlive the request (the related managers hand out either).
+        fetched = story._prefetched_objects_cache["bylines"]
+        if not isinstance(fetched, list):
+            story._prefetched_objects_cache["bylines"] = list(fetched)
+    if request is not None and kept is MISSING:
+        fetched = article._prefetched_objects_cache["bylines"]
+        keep(
+            request,
+            name,
+            attached,
+            fetched,
+            lambda rows: keys.of_attached("bylines", rows),
+        )
+
+
+def _story_row(articles):
+    links = RelatedLink.objects.filter(article=OuterRef("pk"))
+    corrections = Correction.objects.filter(article=OuterRef("pk"))
+    return (
+        articles.select_related("lead_image")
+        .annotate(has_links=Exists(links), has_corrections=Exists(corrections))
+        .first()
+    )
+
+
+def _resolved(article):
+    if article is not None:
+        resolve_bodies([article])
+    return article
+
+
+def _attachment_lookups(article):
+    """How each attachment of the story is fetched. Most stories have no links
+    or corrections: an empty QuerySet fills the cache with no query."""
+    live_target = Article.objects.published().filter(pk=OuterRef("target"))
+    links = (
+        RelatedLink.objects.select_related("target")
+        .defer(*(f"target__{name}" for name in UNSHOWN_ON_CARDS))
+        .annotate(target_is_live=Exists(live_target))
+    )
+    corrections = Correction.objects.all()
+    return {
+        "tags": "tags",
+        "people": "people",
+        "related_links": Prefetch(
+            "related_links", links if article.has_links else links.none()
+        ),
+        "corrections": Prefetch(
+            "corrections",
+            corrections if article.has_corrections else corrections.none(),
+        ),
+    }
+
+
+def _attachment(row, name):
+    """One attachment of a kept story, fetched into a copy of it: its rows
+    (a list weighs far less than the QuerySet that fetched them; the related
+    managers hand out whatever the prefetch cache holds)."""
+    holder = copy.copy(row)
+    holder._prefetched_objects_cache = {}
+    prefetch_related_objects([holder], _attachment_lookups(row)[name])
+    return list(holder._prefetched_objects_cache[name])
 
 
 # Private: results depend on arbitrary input, so no shared cache keeps them.

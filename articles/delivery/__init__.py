@@ -16,5 +16,8 @@ Start here to learn what happens when a story is saved:
   pages that change with time (a scheduled story going live);
 - purge.py: after a commit, the bumped keys go to PURGE_URL (Varnish xkey, a
   CDN) so shared caches drop exactly those pages;
-- memo.py: per-process values that depend only on content, by key versions.
+- memo.py: per-process values that depend only on content, by key versions
+  (a story and each of its attachments, its "More on this", blocks of HTML
+  drawn with the `{% remembered %}` tag of articles/templatetags/reader.py),
+  so a miss fetches and draws again only what changed.
 """

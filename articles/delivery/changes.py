@@ -151,7 +151,7 @@ def _relation_keys(model, instance):
         return _naming_keys(instance.article_id, instance.person_id)
     if model is Byline:
         return {
-            keys.article(instance.article_id),
+            *_attachment_keys(instance.article_id, model),
             keys.card(instance.article_id),
             keys.author_list(instance.author_id),
             *EVERY_LISTING,
@@ -165,17 +165,45 @@ def _relation_keys(model, instance):
     if model is Image:
         return {keys.image(instance.pk), keys.FEEDS}
     if model is RelatedLink:
-        return {keys.article(instance.article_id)}
+        return _attachment_keys(instance.article_id, model)
     if model is Correction:
-        return {keys.article(instance.article_id), keys.CORRECTIONS, *EVERY_LISTING}
+        return {
+            *_attachment_keys(instance.article_id, model),
+            keys.CORRECTIONS,
+            *EVERY_LISTING,
+        }
     if model is FrontPageSlot:
         return {keys.HOME}
     return None
 
 
-def _tagging_keys(article_id, topic_id):
+def _attachment_name(model):
+    """The name a story's attachment of this model is fetched by, or None."""
+    from articles.bylines import Byline
+    from articles.models import Article, Correction, RelatedLink, TaggedArticle
+
     return {
-        keys.article(article_id),
+        TaggedArticle: "tags",
+        Article.people.through: "people",
+        Byline: "bylines",
+        RelatedLink: "related_links",
+        Correction: "corrections",
+    }.get(model)
+
+
+def _attachment_keys(article_id, model):
+    """A row of model attached to a story changed: the story's page, and what
+    is kept of that attachment per process (articles/views.py)."""
+    name = _attachment_name(model)
+    shown = {keys.article(article_id)}
+    return shown | {keys.attached(article_id, name)} if name else shown
+
+
+def _tagging_keys(article_id, topic_id):
+    from articles.models import TaggedArticle
+
+    return {
+        *_attachment_keys(article_id, TaggedArticle),
         keys.card(article_id),  # a card's kicker is its first topic
         keys.topic_list(topic_id),
         keys.TOPICS,
@@ -184,8 +212,10 @@ def _tagging_keys(article_id, topic_id):
 
 
 def _naming_keys(article_id, person_id):
+    from articles.models import Article
+
     return {
-        keys.article(article_id),
+        *_attachment_keys(article_id, Article.people.through),
         keys.person_list(person_id),
         keys.PEOPLE,
         *EVERY_LISTING,
@@ -237,7 +267,7 @@ def _bump_for(model, instance, using, created=False, deleted=False):
     story = _story_of(instance)
     if _story_unseen(story):
         # Topics, people, bylines of a draft: only its own (uncached) page.
-        keys.changed({keys.article(story.pk)}, using)
+        keys.changed(_attachment_keys(story.pk, model), using)
         return
     bumped = _relation_keys(model, instance)
     if bumped is None:
@@ -274,7 +304,7 @@ def relations_changed(sender, instance, action, reverse, model, pk_set, using, *
         keys.invalidate_pages(using)
         return
     if not reverse and _story_unseen(instance):
-        keys.changed({keys.article(instance.pk)}, using)
+        keys.changed(_attachment_keys(instance.pk, sender), using)
         return
     bumped = set()
     for other in pk_set:

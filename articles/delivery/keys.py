@@ -3,10 +3,13 @@
 Each reader page records the keys of what it shows while it is made
 (`record(request, ...)`): `article:12` for a story's own page, `card:12`
 wherever the story appears as a card or link (headline, standfirst, photo,
-address), `topic:3`, `person:7`, `author:5`, `image:40` for their names and
-pictures, and list keys for which stories a list holds: `home`,
-`topic-list:3`, `person-list:7`, `author-list:5`, `topics`, `people`,
-`feeds`, `sitemaps`, `corrections`. A page that names none depends on `any`.
+address), `attached:12:tags` (`:people`, `:bylines`, `:related_links`,
+`:corrections`) for what is attached to a story (a change to them bumps
+`article:12` too; a new body only `article:12`), `topic:3`, `person:7`, `author:5`,
+`image:40` for their names and pictures, and list keys for which stories a
+list holds: `home`, `topic-list:3`, `person-list:7`, `author-list:5`,
+`topics`, `people`, `feeds`, `sitemaps`, `corrections`. A page that names
+none depends on `any`.
 
 A change writes a new random version for exactly the keys it affects
 (articles/delivery/changes.py says which), in the change's own transaction:
@@ -54,6 +57,12 @@ def article(pk):
 
 def card(pk):
     return f"card:{pk}"
+
+
+def attached(pk, name):
+    """One of a story's attachments, by the name it is fetched by: tags,
+    people, bylines, related_links or corrections."""
+    return f"attached:{pk}:{name}"
 
 
 def topic(pk):
@@ -366,27 +375,47 @@ def _prefetched(instance, name):
     return getattr(instance, "_prefetched_objects_cache", {}).get(name, ())
 
 
+# What each row of a story's attachments names, by the name it is fetched by.
+_ATTACHED = {
+    "tags": lambda tag: topic(tag.pk),
+    "people": lambda named: person(named.pk),
+    "bylines": lambda byline: author(byline.author_id),
+    "related_links": lambda link: link.target_id and card(link.target_id),
+}
+
+
+def of_attached(name, rows):
+    """The keys one of a story's attachments (its tags, people, bylines,
+    related_links or corrections, as fetched) names besides the story."""
+    key_of = _ATTACHED.get(name)
+    return {key for key in map(key_of, rows) if key} if key_of else set()
+
+
 def of_card(story):
     """A story shown as a card or link: its card, photo, bylines and topics
     (as far as they were fetched with it; no query here)."""
     shown = {card(story.pk)}
     if story.lead_image_id:
         shown.add(image(story.lead_image_id))
-    shown |= {author(byline.author_id) for byline in _prefetched(story, "bylines")}
-    shown |= {topic(tag.pk) for tag in _prefetched(story, "tags")}
+    shown |= of_attached("bylines", _prefetched(story, "bylines"))
+    shown |= of_attached("tags", _prefetched(story, "tags"))
     return shown
 
 
 def of_story(story):
-    """A story's own page: the story and everything of it shown there."""
+    """A story's own page: the story and everything of it shown there, and
+    the lists of its topics and people, from which "More on this" is drawn."""
+    shown = of_story_itself(story)
+    shown |= {topic_list(tag.pk) for tag in _prefetched(story, "tags")}
+    shown |= {person_list(named.pk) for named in _prefetched(story, "people")}
+    return shown
+
+
+def of_story_itself(story):
+    """The story and what was fetched with it: its page but "More on this"."""
     shown = of_card(story) | {article(story.pk)}
-    for tag in _prefetched(story, "tags"):
-        shown |= {topic(tag.pk), topic_list(tag.pk)}
-    for named in _prefetched(story, "people"):
-        shown |= {person(named.pk), person_list(named.pk)}
-    for link in _prefetched(story, "related_links"):
-        if link.target_id:
-            shown.add(card(link.target_id))
+    shown |= of_attached("people", _prefetched(story, "people"))
+    shown |= of_attached("related_links", _prefetched(story, "related_links"))
     resolved = getattr(story, "resolved_body", None)
     if resolved is not None:
         shown |= {card(pk) for pk in resolved.parsed.story_ids}

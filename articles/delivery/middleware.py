@@ -8,10 +8,13 @@ stored page's keys, and the site-wide token, in one query:
 
 - all the same, and the next scheduled change not yet due: the stored page
   is served (X-Cache: HIT), without sessions, authentication or a view;
-- otherwise the view makes the page (X-Cache: MISS); a second read gives its
-  keys' versions, which become its ETag and Last-Modified and go with it into
-  the cache, unless a change committed while it was being made (the change
-  counter moved), when it is served but not stored.
+- otherwise the view makes the page (X-Cache: MISS). When the page shows
+  the keys the stored one did, the versions read before the view are its
+  own: read before its content, they can only be older, which costs at most
+  one more miss. Otherwise a second read gives its keys' versions. They
+  become its ETag and Last-Modified and go with it into the cache, unless a
+  change committed while it was being made (the change counter moved), when
+  it is served but not stored.
 
 Query strings only count as far as pages read them (`page`, `p`, `q`):
 `?utm_source=...` gets the same entry. With PAGE_CACHE_ENABLED off, or for
@@ -94,7 +97,9 @@ class PageCacheMiddleware:
         page = page_key(request)
         entry = self.local(page)
         from_local = entry is not None
-        if entry is None and storing:
+        if entry is None and settings.PAGE_CACHE_ENABLED:
+            # For a reader with a session cookie too: the stored page's keys
+            # are worth reading first, so the view reuses what it can (memo.py).
             entry = _shared(lambda shared: shared.get(page))
         if entry is None and not storing:
             # Nothing to check and nothing to store: the versions read after
@@ -139,7 +144,12 @@ class PageCacheMiddleware:
     def made(self, request, page, response, before, storing):
         """A page the view just made: validators, lifetimes, tags, storage."""
         page_keys = keys.recorded(request)
-        after = keys.read(page_keys)
+        if before is not None and before.covers(page_keys):
+            # Read before the view: versions no newer than what it showed, so
+            # a change committed meanwhile makes the next request miss.
+            after = before
+        else:
+            after = keys.read(page_keys)
         tag = validators.etag(page_keys, after)
         modified = validators.last_modified(page_keys, after)
         validators.set_validators(response, tag, modified)
