@@ -17,7 +17,12 @@ whole benchmark that many times, each into a fresh database, and prints the
 best figure of each row and the spread.
 
 Targets: at least 1,500 articles per second on SQLite and 800 on PostgreSQL,
-and as many queries per article with 10,000 articles stored as with none. "per
+and as many queries per article with 10,000 articles stored as with none. The
+importer writes a batch's new stories with a few statements per table, so its
+count depends a little on the data (how many rows fit one statement, whether a
+group has near-copies to fetch): "as many" allows FLAT_MARGIN, two statements
+per batch of 200, where one query per stored story or per file would show as
+thousands or as 1.0. "per
 CPU second" counts the process's own CPU time, which other work on a shared
 machine does not slow down; on SQLite it includes the thread that checkpoints
 the log during the import (newsroom/sqlite.py), so it can sit a little under
@@ -36,6 +41,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 TARGETS_PER_SECOND = {"sqlite": 1500, "postgresql": 800}
 STORED_BEFORE_SECOND_BATCH = 10_000
+FLAT_MARGIN = 0.01  # queries per article
 
 
 def words(text, separator=None):
@@ -309,12 +315,12 @@ def main():
             spread = f"{min(rates):.0f}-{max(rates):.0f}"
             print(
                 f"{label:<30} {seconds:>8.2f} {per_second:>11.0f} {spread:>11} "
-                f"{per_cpu_second:>15.0f} {queries:>16.2f}"
+                f"{per_cpu_second:>15.0f} {queries:>16.3f}"
             )
 
         target = TARGETS_PER_SECOND[vendor]
         fast = all(result[2] >= target for result in best[:2])
-        flat = best[1][4] <= best[0][4]
+        flat = best[1][4] <= best[0][4] + FLAT_MARGIN
         print(
             f"\nat least {target} articles/s: {'yes' if fast else 'NO'}; "
             f"queries per article not growing with {stored:,} stored: "
