@@ -59,7 +59,13 @@ class FileOutcomeFilter(admin.SimpleListFilter):
 
 @admin.register(ImportRun)
 class ImportRunAdmin(ReadOnlyAdmin):
-    list_display = ["__str__", "started_by", "started_at", "state", "done_of_total"]
+    list_display = [
+        "__str__",
+        "started_by",
+        "started_at",
+        "state_shown",
+        "done_of_total",
+    ]
     list_filter = [FileOutcomeFilter, "state"]
     date_hierarchy = "started_at"
     search_fields = ["started_by", "files__name"]
@@ -67,12 +73,16 @@ class ImportRunAdmin(ReadOnlyAdmin):
         "started_by",
         "started_at",
         "finished_at",
-        "state",
+        "state_shown",
         "options",
         "progress",
         "file_outcomes",
     ]
     readonly_fields = fields
+
+    @admin.display(description="state", ordering="state")
+    def state_shown(self, run):
+        return run.state_shown
 
     @admin.display(description="files done")
     def done_of_total(self, run):
@@ -96,9 +106,10 @@ class ImportRunAdmin(ReadOnlyAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         run = self.get_object(request, object_id)
-        refresh = run is not None and run.state in (
-            ImportRun.State.QUEUED,
-            ImportRun.State.RUNNING,
+        refresh = (
+            run is not None
+            and run.state in (ImportRun.State.QUEUED, ImportRun.State.RUNNING)
+            and not run.stopped
         )
         extra_context = {
             "refresh_seconds": REFRESH_SECONDS if refresh else None,

@@ -4,15 +4,17 @@ import run in the admin (articles/ingest_admin.py, articles/ingest/uploads.py)."
 import io
 import stat
 import zipfile
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 from reversion.models import Version
 
-from articles.ingest.runs import ImportRun, ImportRunFile
+from articles.ingest.runs import STOPPED_AFTER, ImportRun, ImportRunFile
 from articles.models import Article, Image, RelatedLink
 from articles.wire import ImportedSource
 from tests.test_html_validity import check_files, checker_command
@@ -436,3 +438,27 @@ def test_an_upload_discarded_after_its_dry_run_leaves_nothing(
     assert not ImportRun.objects.exists() and not ImportRunFile.objects.exists()
     assert files_in(uploads_root) == []
     assert not Article.objects.exists()
+
+
+def test_a_run_whose_process_was_killed_shows_as_stopped(editor_client):
+    """A run's process killed mid-import (SIGKILL, the machine lost) leaves it
+    "running": once it has recorded nothing for STOPPED_AFTER, editors see it
+    stopped, with what to do, and its page stops refreshing."""
+    alive = ImportRun.objects.create(started_by="command", total=10)
+    killed = ImportRun.objects.create(started_by="command", total=10)
+    ImportRun.objects.filter(pk=killed.pk).update(
+        updated_at=timezone.now() - STOPPED_AFTER - timedelta(minutes=1)
+    )
+
+    alive_page = editor_client.get(alive.get_absolute_url()).content.decode()
+    killed_page = editor_client.get(killed.get_absolute_url()).content.decode()
+    changelist = editor_client.get(RUNS).content.decode()
+    start_page = editor_client.get(reverse("admin:index")).content.decode()
+
+    assert 'http-equiv="refresh"' in alive_page
+    assert 'http-equiv="refresh"' not in killed_page
+    assert "stopped (no progress since" in killed_page
+    assert ": import its files again" in killed_page
+    assert "stopped (no progress since" not in alive_page
+    assert changelist.count("stopped (no progress since") == 1
+    assert start_page.count("stopped (no progress since") == 1

@@ -10,6 +10,7 @@ import gc
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
@@ -21,6 +22,9 @@ from newsroom.sqlite import write_burst
 
 COMMAND = "command"
 WATCH_PREFIX = "watch: "
+# A running run that has not recorded a batch for this long has stopped: its
+# process was killed (a batch of 200 files with photos takes minutes, not this).
+STOPPED_AFTER = timedelta(minutes=30)
 
 
 class ImportRun(models.Model):
@@ -63,6 +67,9 @@ class ImportRun(models.Model):
         blank=True,
         help_text="Files per outcome; moves as each file is done.",
     )
+    updated_at = models.DateTimeField(
+        auto_now=True, help_text="When the run last recorded its progress."
+    )
 
     class Meta:
         ordering = ["-started_at", "-id"]
@@ -73,6 +80,21 @@ class ImportRun(models.Model):
 
     def get_absolute_url(self):
         return reverse("admin:articles_importrun_change", args=[self.pk])
+
+    @property
+    def stopped(self):
+        """Whether it was left running by a process that was killed."""
+        return (
+            self.state == self.State.RUNNING
+            and timezone.now() - self.updated_at > STOPPED_AFTER
+        )
+
+    @property
+    def state_shown(self):
+        if self.stopped:
+            since = timezone.localtime(self.updated_at).strftime("%Y-%m-%d %H:%M")
+            return f"stopped (no progress since {since}): import its files again"
+        return self.get_state_display()
 
     @property
     def done(self):
@@ -182,7 +204,7 @@ def run_import(
             run.counts[row.outcome] = run.counts.get(row.outcome, 0) + 1
         if record:
             ImportRunFile.objects.bulk_create(batch)
-            run.save(update_fields=["counts"])
+            run.save(update_fields=["counts", "updated_at"])
 
     try:
         # The reading process is forked first, before write_burst's thread.
@@ -208,7 +230,7 @@ def run_import(
         if record and not dry_run:
             run.state = ImportRun.State.FINISHED
             run.finished_at = timezone.now()
-            run.save(update_fields=["state", "finished_at"])
+            run.save(update_fields=["state", "finished_at", "updated_at"])
     return run
 
 

@@ -208,7 +208,7 @@ def confirm(run):
         run.files.all().delete()  # The dry run's; the import records its own.
         run.state = ImportRun.State.QUEUED
         run.counts = {}
-        run.save(update_fields=["state", "counts"])
+        run.save(update_fields=["state", "counts", "updated_at"])
         transaction.on_commit(lambda: import_upload.enqueue(run.pk))
     return True
 
