@@ -15,6 +15,7 @@ from django.utils import timezone
 from reversion.models import Version
 
 from articles.ingest.runs import STOPPED_AFTER, ImportRun, ImportRunFile
+from articles.ingest.uploads import UNCONFIRMED_KEPT_FOR
 from articles.models import Article, Image, RelatedLink
 from articles.wire import ImportedSource
 from tests.test_html_validity import check_files, checker_command
@@ -462,3 +463,26 @@ def test_a_run_whose_process_was_killed_shows_as_stopped(editor_client):
     assert "stopped (no progress since" not in alive_page
     assert changelist.count("stopped (no progress since") == 1
     assert start_page.count("stopped (no progress since") == 1
+
+
+def test_an_upload_nobody_confirmed_goes_when_a_later_one_starts(
+    editor_client, uploads_root
+):
+    post_upload(editor_client, upload("forgotten.txt", story(headline="Forgotten")))
+    post_upload(editor_client, upload("recent.txt", story(headline="Recent")))
+    forgotten, recent = ImportRun.objects.order_by("pk")
+    ImportRun.objects.filter(pk=forgotten.pk).update(
+        started_at=timezone.now() - UNCONFIRMED_KEPT_FOR - timedelta(hours=1)
+    )
+    assert files_in(uploads_root) == [
+        f"{forgotten.pk}/forgotten.txt",
+        f"{recent.pk}/recent.txt",
+    ]
+
+    post_upload(editor_client, upload("new.txt", story(headline="New")))
+
+    new = ImportRun.objects.latest("pk")
+    assert list(ImportRun.objects.order_by("pk")) == [recent, new]
+    assert files_in(uploads_root) == [f"{recent.pk}/recent.txt", f"{new.pk}/new.txt"]
+    dry_run = reverse("admin:articles_importrun_dry_run", args=[forgotten.pk])
+    assert editor_client.get(dry_run).status_code == 404

@@ -7,7 +7,9 @@ neither a story nor a photo, is too large, or (in a zip) would land outside the
 archive's folder, is a symbolic link, or expands absurdly (a zip bomb).
 
 The files wait in IMPORT_UPLOADS_ROOT/<run id>/ (never under MEDIA_ROOT, which is
-served to readers) from the dry run until the background import is done.
+served to readers) from the dry run until the background import is done. An
+upload nobody confirms or discards is dropped, with its files, when an upload
+starts UNCONFIRMED_KEPT_FOR after it: its dry run is stale by then.
 """
 
 import os
@@ -15,10 +17,12 @@ import shutil
 import stat
 import zipfile
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path, PurePosixPath
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from articles.images import MAX_UPLOAD_BYTES
 from articles.ingest.formats import MAX_FILE_BYTES, PHOTO_EXTENSIONS
@@ -34,6 +38,7 @@ MAX_TOTAL_BYTES = 200 * 1024 * 1024
 MAX_COMPRESSION_RATIO = 100
 # Written by archivers beside the real files, never stories: left out silently.
 ARCHIVER_FOLDERS = ("__MACOSX/",)
+UNCONFIRMED_KEPT_FOR = timedelta(days=7)
 
 
 class UploadRefused(Exception):
@@ -176,7 +181,8 @@ def story_paths(run):
 
 def start_upload(members, *, user, options):
     """A run for these files in the dry-run state, its files kept, its dry run
-    recorded; nothing else is written."""
+    recorded; nothing else is written (but stale uploads are dropped)."""
+    discard_unconfirmed(before=timezone.now() - UNCONFIRMED_KEPT_FOR)
     run = ImportRun.objects.create(
         started_by=user.get_username(),
         user=user,
@@ -222,6 +228,15 @@ def discard(run):
     if deleted:
         discard_files(run)
     return bool(deleted)
+
+
+def discard_unconfirmed(*, before):
+    """Drop the uploads waiting for confirmation since before `before`."""
+    waiting = ImportRun.objects.filter(
+        state=ImportRun.State.DRY_RUN, user__isnull=False, started_at__lt=before
+    )
+    for run in waiting:
+        discard(run)
 
 
 def import_confirmed(run_id):
