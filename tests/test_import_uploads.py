@@ -474,15 +474,16 @@ def test_an_upload_nobody_confirmed_goes_when_a_later_one_starts(
     ImportRun.objects.filter(pk=forgotten.pk).update(
         started_at=timezone.now() - UNCONFIRMED_KEPT_FOR - timedelta(hours=1)
     )
-    assert files_in(uploads_root) == [
-        f"{forgotten.pk}/forgotten.txt",
-        f"{recent.pk}/recent.txt",
-    ]
+    assert files_in(uploads_root) == sorted(
+        [f"{forgotten.pk}/forgotten.txt", f"{recent.pk}/recent.txt"]
+    )
 
     post_upload(editor_client, upload("new.txt", story(headline="New")))
 
     new = ImportRun.objects.latest("pk")
     assert list(ImportRun.objects.order_by("pk")) == [recent, new]
-    assert files_in(uploads_root) == [f"{recent.pk}/recent.txt", f"{new.pk}/new.txt"]
+    assert files_in(uploads_root) == sorted(
+        [f"{recent.pk}/recent.txt", f"{new.pk}/new.txt"]
+    )
     dry_run = reverse("admin:articles_importrun_dry_run", args=[forgotten.pk])
     assert editor_client.get(dry_run).status_code == 404
