@@ -111,11 +111,23 @@ class PageCacheMiddleware:
             if settings.PAGE_CACHE_ENABLED:
                 response = mark_private_for_staff(request, response)
             return response
+        if entry is None:
+            # Nothing stored, so nothing to check: the versions before the
+            # view are read just before it (process_view), or with its first
+            # query, so a miss reads them only once more, after it.
+            request.key_versions = None
+            request.versions_from_view = True
+            response = self.get_response(request)
+            if has_validators(response):
+                response = self.made(
+                    request, page, response, request.key_versions, storing
+                )
+            return response
         try:
-            before = keys.read(entry.keys if entry else ())
+            before = keys.read(entry.keys)
         except DatabaseError:
             # Database down: a stored page beats a 503.
-            if entry is not None and entry.content is not None and storing:
+            if entry.content is not None and storing:
                 return answer(request, entry, "STALE", None)
             return self.get_response(request)
 
@@ -140,6 +152,13 @@ class PageCacheMiddleware:
         ):
             response = mark_private_for_staff(request, response)
         return response
+
+    def process_view(self, request, view, view_args, view_kwargs):
+        if getattr(request, "versions_from_view", False) and not getattr(
+            view, "first_query_reads_site", False
+        ):
+            request.versions_from_view = False
+            request.key_versions = keys.read(())
 
     def made(self, request, page, response, before, storing):
         """A page the view just made: validators, lifetimes, tags, storage."""
