@@ -34,13 +34,13 @@ def fetch_together(parts):
         for index, queryset in enumerate(querysets)
     ]
     rows = selected[0].union(*selected[1:], all=True) if selected[1:] else selected[0]
-    found = {name: [] for name in parts}
+    # Where each part's columns start in a row (after part and rank).
+    starts = [sum(map(len, layouts[:index])) for index in range(len(layouts) + 1)]
     names = list(parts)
-    widths = [0, *(len(layout) for layout in layouts)]
+    found = {name: [] for name in names}
     for part, _rank, *values in sorted(rows, key=lambda row: row[:2]):
-        start = sum(widths[: part + 1])
         found[names[part]].append(
-            _instance(querysets[part], values[start : start + widths[part + 1]])
+            _instance(querysets[part], values[starts[part] : starts[part + 1]])
         )
     return found
 

@@ -360,7 +360,8 @@ def published_story(request, slug):
     Kept per process in parts, each while its keys keep their versions: the
     story itself (a new body fetches it again, and only it), and each of its
     attachments while it and what it names stay (a new correction or a
-    renamed topic fetches the corrections or the topics again, and only them).
+    renamed topic fetches the corrections or the topics again, and only them);
+    those not kept come together, in one query.
     """
     # The view's first query: with nothing stored, it reads the site row
     # too, for the page cache (keys.with_site_row).
@@ -372,7 +373,7 @@ def published_story(request, slug):
         lambda: _resolved(_story_row(published.filter(slug=slug))),
         keys.of_story_itself,
     )
-    keys.read_with(request, row)
+    keys.versions_before_view(request, row)
     if row is None:
         return None
     attached = {name: {keys.attached(row.pk, name)} for name in ATTACHMENTS}
@@ -438,9 +439,9 @@ def _resolved(article):
 
 
 def _attachments(story, names):
-    """The story's attachments of these names, as lists, in one query. Most
-    stories have no links or corrections: their story row says so, and
-    they are not asked for."""
+    """The story's attachments of these names, as lists, in one query (none
+    when it has none: most stories have no links or corrections, and their
+    story row says so)."""
     live_target = Article.objects.published().filter(pk=OuterRef("target"))
     querysets = {
         "tags": Topic.objects.filter(tagged_articles__content_object=story.pk),
@@ -450,12 +451,9 @@ def _attachments(story, names):
         ),
         "corrections": Correction.objects.filter(article=story.pk),
     }
-    has_none = {"related_links": not story.has_links}
-    has_none["corrections"] = not story.has_corrections
-    found = dict.fromkeys(names, [])
-    found |= fetch_together(
-        {name: querysets[name] for name in names if not has_none.get(name)}
-    )
+    present = {"related_links": story.has_links, "corrections": story.has_corrections}
+    asked = {name: querysets[name] for name in names if present.get(name, True)}
+    found = {name: [] for name in names} | fetch_together(asked)
     for link in found.get("related_links", ()):
         if link.target_id:
             # Its address is all the page shows of the target.

@@ -204,7 +204,7 @@ def with_site_row(queryset):
     )
 
 
-def read_with(request, row):
+def versions_before_view(request, row):
     """The versions before the view, from a row of a with_site_row() QuerySet,
     when the middleware left them to the view's first query (no query)."""
     if getattr(request, "versions_from_view", False) and row is not None:
