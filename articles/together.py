@@ -3,7 +3,7 @@
 For a page that needs a few short lists of different things at once (a
 story's topics, people, links and corrections): one round trip instead of
 one each. The rows are joined by UNION ALL; each QuerySet has columns of its
-own (typed NULLs in the others' rows), so no two models' field types have to
+own (NULLs in the others' rows), so no two models' field types have to
 agree, and each keeps its own order by a row number.
 """
 
@@ -25,7 +25,7 @@ def fetch_together(parts):
             part=Value(index, output_field=IntegerField()),
             rank=Window(RowNumber(), order_by=_ordering(queryset)),
             **{
-                alias: expression if owner == index else Cast(Value(None), field)
+                alias: expression if owner == index else _null(field, index)
                 for owner, alias, expression, field in every_column
             },
         )
@@ -57,6 +57,13 @@ def _layout(index, queryset):
         for name, annotation in queryset.query.annotations.items()
     ]
     return columns
+
+
+def _null(field, index):
+    # PostgreSQL types the columns of a UNION from its parts pairwise, the
+    # first two first: typed NULLs in the first part stand for the rest.
+    null = Value(None, output_field=field)
+    return Cast(null, field) if index == 0 else null
 
 
 def _ordering(queryset):

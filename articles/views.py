@@ -363,14 +363,11 @@ def published_story(request, slug):
     renamed topic fetches the corrections or the topics again, and only them);
     those not kept come together, in one query.
     """
-    # The view's first query: with nothing stored, it reads the site row
-    # too, for the page cache (keys.with_site_row).
-    published = keys.with_site_row(Article.objects.published())
     row = remember(
         request,
         ("story", slug),
         (),
-        lambda: _resolved(_story_row(published.filter(slug=slug))),
+        lambda: _published_row(request, slug),
         keys.of_story_itself,
     )
     keys.versions_before_view(request, row)
@@ -432,6 +429,13 @@ def _story_row(articles):
     )
 
 
+def _published_row(request, slug):
+    # The view's first query: with nothing stored for the page, it reads the
+    # site row too, for the page cache (keys.with_site_row).
+    published = keys.with_site_row(request, Article.objects.published())
+    return _resolved(_story_row(published.filter(slug=slug)))
+
+
 def _resolved(article):
     if article is not None:
         resolve_bodies([article])
@@ -442,6 +446,8 @@ def _attachments(story, names):
     """The story's attachments of these names, as lists, in one query (none
     when it has none: most stories have no links or corrections, and their
     story row says so)."""
+    if not names:
+        return {}  # all kept: not even a QuerySet to build
     live_target = Article.objects.published().filter(pk=OuterRef("target"))
     querysets = {
         "tags": Topic.objects.filter(tagged_articles__content_object=story.pk),

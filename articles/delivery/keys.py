@@ -188,13 +188,13 @@ def _versions(using, site, deadline, changes, last_deadline, found=None, keys=()
     )
 
 
-def with_site_row(queryset):
-    """queryset, its rows carrying the site row as it was when they were read.
-
-    For a view whose first query stands for the read of the versions before
-    it (a page with nothing stored: see first_query_reads_site), so a miss
-    reads the versions once, after the view.
-    """
+def with_site_row(request, queryset):
+    """queryset, its rows carrying the site row as it was when they were read
+    if the middleware left that read to the view's first query (nothing
+    stored for the page: see first_query_reads_site), so a miss reads the
+    versions once, after the view."""
+    if not getattr(request, "versions_from_view", False):
+        return queryset
     site = PageGeneration.objects.filter(pk=GENERATION_ROW)
     return queryset.annotate(
         **{
