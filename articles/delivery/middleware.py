@@ -15,6 +15,10 @@ stored page's keys, and the site-wide token, in one query:
   become its ETag and Last-Modified and go with it into the cache, unless a
   change committed while it was being made (the change counter moved), when
   it is served but not stored.
+- nothing stored: no read before the view but of the site row (the change
+  counter), just before it, or with the view's own first query for views
+  marked `keys.first_query_reads_site` (the article page); then one read of
+  its keys' versions after it.
 
 Query strings only count as far as pages read them (`page`, `p`, `q`):
 `?utm_source=...` gets the same entry. With PAGE_CACHE_ENABLED off, or for
