@@ -13,8 +13,8 @@ from django.core.paginator import InvalidPage, Paginator
 from django.db.models import (
     Count,
     Exists,
+    F,
     OuterRef,
-    Prefetch,
     Q,
     Subquery,
     prefetch_related_objects,
@@ -42,6 +42,7 @@ from articles.models import (
 )
 from articles.search import MAX_QUERY_LENGTH, parse_query, search_articles
 from articles.templatetags.story_body import resolve_bodies
+from articles.together import fetch_together
 from newsroom.health import database_unavailable
 
 PAGE_SIZE = 20
@@ -49,6 +50,9 @@ MORE_ON_THIS = 4
 POSITIVE_NUMBER = re.compile(r"[1-9][0-9]{0,8}")
 # What a card or link never shows: left in the database, not kept in memory.
 UNSHOWN_ON_CARDS = ("body", "body_text")
+# What a story page shows attached to the story, by the names it is fetched by
+# (its bylines come with its cards': fetch_bylines).
+ATTACHMENTS = ("tags", "people", "related_links", "corrections")
 
 
 def home(request):
@@ -83,6 +87,7 @@ def home(request):
     )
 
 
+@keys.first_query_reads_site
 def article_detail(request, slug):
     article = published_story(request, slug)
     preview = article is None
@@ -341,11 +346,10 @@ def _count_per_story(rows, story_field):
 
 def article_with_everything(articles):
     """The one article of `articles` with its topics, people, links and
-    corrections, or None: three queries, and one for links and corrections
-    each when it has any."""
+    corrections, or None: two queries."""
     article = _story_row(articles)
     if article is not None:
-        prefetch_related_objects([article], *_attachment_lookups(article).values())
+        article._prefetched_objects_cache = _attachments(article, ATTACHMENTS)
     return article
 
 
@@ -356,30 +360,37 @@ def published_story(request, slug):
     Kept per process in parts, each while its keys keep their versions: the
     story itself (a new body fetches it again, and only it), and each of its
     attachments while it and what it names stay (a new correction or a
-    renamed topic fetches the corrections or the topics again, and only them).
+    renamed topic fetches the corrections or the topics again, and only them);
+    those not kept come together, in one query.
     """
     row = remember(
         request,
         ("story", slug),
         (),
-        lambda: _resolved(_story_row(Article.objects.published().filter(slug=slug))),
+        lambda: _published_row(request, slug),
         keys.of_story_itself,
     )
+    keys.versions_before_view(request, row)
     if row is None:
         return None
+    attached = {name: {keys.attached(row.pk, name)} for name in ATTACHMENTS}
+    kept = {
+        name: recall(request, (name, row.pk), attached[name]) for name in ATTACHMENTS
+    }
+    missing = [name for name, rows in kept.items() if rows is MISSING]
+    fetched = _attachments(row, missing)
+    for name, rows in fetched.items():
+        keep(
+            request,
+            (name, row.pk),
+            attached[name],
+            rows,
+            lambda rows, name=name: keys.of_attached(name, rows),
+        )
     # The kept row is shared by every request: this one's attachments go on
     # a copy.
     story = copy.copy(row)
-    story._prefetched_objects_cache = {
-        name: remember(
-            request,
-            (name, row.pk),
-            {keys.attached(row.pk, name)},
-            lambda name=name: _attachment(row, name),
-            lambda rows, name=name: keys.of_attached(name, rows),
-        )
-        for name in ("tags", "people", "related_links", "corrections")
-    }
+    story._prefetched_objects_cache = {**kept, **fetched}
     return story
 
 
@@ -418,43 +429,44 @@ def _story_row(articles):
     )
 
 
+def _published_row(request, slug):
+    # The view's first query: with nothing stored for the page, it reads the
+    # site row too, for the page cache (keys.with_site_row).
+    published = keys.with_site_row(request, Article.objects.published())
+    return _resolved(_story_row(published.filter(slug=slug)))
+
+
 def _resolved(article):
     if article is not None:
         resolve_bodies([article])
     return article
 
 
-def _attachment_lookups(article):
-    """How each attachment of the story is fetched. Most stories have no links
-    or corrections: an empty QuerySet fills the cache with no query."""
+def _attachments(story, names):
+    """The story's attachments of these names, as lists, in one query (none
+    when it has none: most stories have no links or corrections, and their
+    story row says so)."""
+    if not names:
+        return {}  # all kept: not even a QuerySet to build
     live_target = Article.objects.published().filter(pk=OuterRef("target"))
-    links = (
-        RelatedLink.objects.select_related("target")
-        .defer(*(f"target__{name}" for name in UNSHOWN_ON_CARDS))
-        .annotate(target_is_live=Exists(live_target))
-    )
-    corrections = Correction.objects.all()
-    return {
-        "tags": "tags",
-        "people": "people",
-        "related_links": Prefetch(
-            "related_links", links if article.has_links else links.none()
+    querysets = {
+        "tags": Topic.objects.filter(tagged_articles__content_object=story.pk),
+        "people": Person.objects.filter(articles=story.pk),
+        "related_links": RelatedLink.objects.filter(article=story.pk).annotate(
+            target_is_live=Exists(live_target), target_slug=F("target__slug")
         ),
-        "corrections": Prefetch(
-            "corrections",
-            corrections if article.has_corrections else corrections.none(),
-        ),
+        "corrections": Correction.objects.filter(article=story.pk),
     }
-
-
-def _attachment(row, name):
-    """One attachment of a kept story, fetched into a copy of it: its rows
-    (a list weighs far less than the QuerySet that fetched them; the related
-    managers hand out whatever the prefetch cache holds)."""
-    holder = copy.copy(row)
-    holder._prefetched_objects_cache = {}
-    prefetch_related_objects([holder], _attachment_lookups(row)[name])
-    return list(holder._prefetched_objects_cache[name])
+    present = {"related_links": story.has_links, "corrections": story.has_corrections}
+    asked = {name: querysets[name] for name in names if present.get(name, True)}
+    found = {name: [] for name in names} | fetch_together(asked)
+    for link in found.get("related_links", ()):
+        if link.target_id:
+            # Its address is all the page shows of the target.
+            link.target = Article.from_db(
+                story._state.db, ["id", "slug"], [link.target_id, link.target_slug]
+            )
+    return found
 
 
 # Private: results depend on arbitrary input, so no shared cache keeps them.

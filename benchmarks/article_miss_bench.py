@@ -11,6 +11,10 @@ Four kinds of request to the seed article, each repeated (after a warm-up):
 - "miss: list": for an anonymous reader, the stored page went stale because
   another story joined its topic's list ("More on this" is made again);
 - "miss: body": the same after the story's body was edited;
+- "cold: none stored": a fresh worker (nothing in its memory) asked for a page
+  nobody stored (the article's address with a query string never asked);
+- "cold: stale": a fresh worker asked for a stored page gone stale (a deploy
+  or a restore: a new site-wide token);
 - "cached": a hit, for comparison.
 Prints CPU milliseconds per request (process time, the change before each
 miss left out) and queries per request (-v: and their SQL).
@@ -18,6 +22,7 @@ miss left out) and queries per request (-v: and their SQL).
 
 import cProfile
 import io
+import itertools
 import logging
 import os
 import pstats
@@ -66,6 +71,8 @@ from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test.client import RequestFactory  # noqa: E402
 
+from articles.delivery import keys  # noqa: E402
+from articles.delivery.memo import memo as process_memo  # noqa: E402
 from articles.models import Article, Topic  # noqa: E402
 from newsroom.wsgi import application  # noqa: E402
 
@@ -117,6 +124,20 @@ def edit_body():
     seed.save()
 
 
+unasked = (f"{ARTICLE}?page={number}" for number in itertools.count(1))
+
+
+def cold_unstored():
+    headers, content = get(next(unasked))
+    assert headers.get("X-Cache") == "MISS", headers
+    return headers, content
+
+
+def new_token():
+    keys.invalidate_pages()
+    process_memo.clear()
+
+
 def miss():
     headers, content = get(ARTICLE)
     assert headers.get("X-Cache") == "MISS", headers
@@ -151,7 +172,7 @@ def measure(label, request, change=lambda: None, profile=False):
             profiler.disable()
         spent += time.process_time() - start
     print(
-        f"{label:16} {spent / REQUESTS * 1000:7.2f} ms CPU/request"
+        f"{label:18} {spent / REQUESTS * 1000:7.2f} ms CPU/request"
         f"  {len(queries)} queries"
     )
     if "-v" in sys.argv:
@@ -169,4 +190,6 @@ if __name__ == "__main__":
     measure("session cookie", session_cookie, profile=profile)
     measure("miss: list", miss, stale, profile=profile)
     measure("miss: body", miss, edit_body, profile=profile)
+    measure("cold: none stored", cold_unstored, process_memo.clear, profile=profile)
+    measure("cold: stale", miss, new_token, profile=profile)
     measure("cached", cached)

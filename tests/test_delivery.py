@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client
@@ -15,6 +16,7 @@ from django.utils import timezone
 
 from articles.delivery import keys, purge
 from articles.delivery.memo import VersionedMemo
+from articles.delivery.memo import memo as process_memo
 from articles.models import Article, Author, Person
 from tests.conftest import credit, make_article, make_author, make_person
 from tests.html_forms import form_data
@@ -429,3 +431,37 @@ def test_what_a_story_page_keeps_goes_with_a_restore(reader, full_story):
         )
     keys.invalidate_pages()
     assert b"Changed behind our back" in reader.get(url).content
+
+
+def no_stored_page(reader, url):
+    """A page nobody asked for yet, in a fresh worker."""
+    cache.clear()
+
+
+def stale_stored_page(reader, url):
+    """A stored page gone stale, asked of a fresh worker: nothing kept in its
+    memory for it."""
+    warm(reader, [url])
+    keys.invalidate_pages()
+
+
+@pytest.mark.parametrize("cold", [no_stored_page, stale_stored_page])
+@pytest.mark.parametrize("links_and_corrections", [False, True])
+def test_a_cold_article_page_is_made_in_five_queries_at_most(
+    reader, newsroom, cold, links_and_corrections, django_assert_max_num_queries
+):
+    story = newsroom["main"]
+    if links_and_corrections:
+        story.related_links.create(title="Unrelated", target=newsroom["other"])
+        story.corrections.create(text="An earlier version misspelt a name.")
+    url = story.get_absolute_url()
+    cold(reader, url)
+    process_memo.clear()
+    # The versions, and everything the page shows, with no stored page or
+    # memo to draw on.
+    with django_assert_max_num_queries(5):
+        response = Client().get(url)
+    assert response["X-Cache"] == "MISS"
+    # The same page as one drawn from what the first request kept.
+    keys.invalidate_pages()
+    assert Client().get(url).content == response.content

@@ -406,10 +406,10 @@ def test_article_page_query_count_is_flat(
         f'<p><a data-story="{t.pk}">link {n}</a></p>' for n, t in enumerate(targets)
     )
     article = make_article(body=body)
-    # The article page's five without "More on this", related links or
-    # corrections (tests/test_views.py: fingerprint, article, topics, people,
-    # bylines), one query for the linked stories and one for the photos.
-    with django_assert_num_queries(7):
+    # The article page's four without "More on this" (tests/test_views.py:
+    # article, its topics and people, bylines, versions), one query for the
+    # linked stories and one for the photos.
+    with django_assert_num_queries(6):
         html = page(client, article)
     assert story_body_html(html).count('class="inline-figure"') == photos
     assert story_body_html(html).count('<a href="/articles/') == links

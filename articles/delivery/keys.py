@@ -35,7 +35,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
-from django.db.models import Case, F, When
+from django.db.models import Case, F, Subquery, When
 
 from articles.models import PageGeneration, PageKey
 
@@ -128,6 +128,15 @@ class Versions:
         return max([*times, self.last_deadline or 0.0])
 
 
+# The site row's columns, as Versions names them.
+_SITE_ROW = {
+    "site": "token",
+    "deadline": "valid_until",
+    "changes": "changes",
+    "last_deadline": "last_deadline",
+}
+
+
 def read(keys, using=DEFAULT_DB_ALIAS):
     """The site row and the versions of keys, in one query.
 
@@ -140,10 +149,7 @@ def read(keys, using=DEFAULT_DB_ALIAS):
     quote = connection.ops.quote_name
     generation = quote(PageGeneration._meta.db_table)
     page_key = quote(PageKey._meta.db_table)
-    sql = (
-        f"SELECT '', token, valid_until, changes, last_deadline"
-        f" FROM {generation} WHERE id = %s"
-    )
+    sql = f"SELECT '', {', '.join(_SITE_ROW.values())} FROM {generation} WHERE id = %s"
     params = [GENERATION_ROW]
     if keys:
         placeholders = ", ".join(["%s"] * len(keys))
@@ -155,14 +161,19 @@ def read(keys, using=DEFAULT_DB_ALIAS):
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    site = deadline = last_deadline = None
-    changes = 0
+    site_row = (None, None, 0, None)
     found = {}
     for key, version, moment, counter, passed in rows:
         if key == "":
-            site, deadline, changes, last_deadline = version, moment, counter, passed
+            site_row = (version, moment, counter, passed)
         else:
             found[key] = (version, moment)
+    return _versions(using, *site_row, found, keys)
+
+
+def _versions(using, site, deadline, changes, last_deadline, found=None, keys=()):
+    """Versions from the site row (and the keys found of those asked): a
+    site with no token gets one, a passed deadline moves on."""
     if site is None:
         site, deadline = _start_generation(using)
     elif deadline is not None and deadline <= time.time():
@@ -170,11 +181,44 @@ def read(keys, using=DEFAULT_DB_ALIAS):
     return Versions(
         site=site,
         deadline=deadline,
-        changes=changes,
+        changes=changes or 0,
         last_deadline=last_deadline,
-        keys=found,
+        keys=found or {},
         asked=frozenset(keys),
     )
+
+
+def with_site_row(request, queryset):
+    """queryset, its rows carrying the site row as it was when they were read
+    if the middleware left that read to the view's first query (nothing
+    stored for the page: see first_query_reads_site), so a miss reads the
+    versions once, after the view."""
+    if not getattr(request, "versions_from_view", False):
+        return queryset
+    site = PageGeneration.objects.filter(pk=GENERATION_ROW)
+    return queryset.annotate(
+        **{
+            f"site_row_{name}": Subquery(site.values(column))
+            for name, column in _SITE_ROW.items()
+        }
+    )
+
+
+def versions_before_view(request, row):
+    """The versions before the view, from a row of a with_site_row() QuerySet,
+    when the middleware left them to the view's first query (no query)."""
+    if getattr(request, "versions_from_view", False) and row is not None:
+        request.versions_from_view = False
+        request.key_versions = _versions(
+            row._state.db, *(getattr(row, f"site_row_{name}") for name in _SITE_ROW)
+        )
+
+
+def first_query_reads_site(view):
+    """Marks a view whose first query reads the site row (with_site_row), so
+    the middleware does not read it before the view."""
+    view.first_query_reads_site = True
+    return view
 
 
 def _start_generation(using):

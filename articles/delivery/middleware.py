@@ -15,6 +15,10 @@ stored page's keys, and the site-wide token, in one query:
   become its ETag and Last-Modified and go with it into the cache, unless a
   change committed while it was being made (the change counter moved), when
   it is served but not stored.
+- nothing stored: no read before the view but of the site row (the change
+  counter), just before it, or with the view's own first query for views
+  marked `keys.first_query_reads_site` (the article page); then one read of
+  its keys' versions after it.
 
 Query strings only count as far as pages read them (`page`, `p`, `q`):
 `?utm_source=...` gets the same entry. With PAGE_CACHE_ENABLED off, or for
@@ -111,11 +115,23 @@ class PageCacheMiddleware:
             if settings.PAGE_CACHE_ENABLED:
                 response = mark_private_for_staff(request, response)
             return response
+        if entry is None:
+            # Nothing stored, so nothing to check: the versions before the
+            # view are read just before it (process_view), or with its first
+            # query, so a miss reads them only once more, after it.
+            request.key_versions = None
+            request.versions_from_view = True
+            response = self.get_response(request)
+            if has_validators(response):
+                response = self.made(
+                    request, page, response, request.key_versions, storing
+                )
+            return response
         try:
-            before = keys.read(entry.keys if entry else ())
+            before = keys.read(entry.keys)
         except DatabaseError:
             # Database down: a stored page beats a 503.
-            if entry is not None and entry.content is not None and storing:
+            if entry.content is not None and storing:
                 return answer(request, entry, "STALE", None)
             return self.get_response(request)
 
@@ -140,6 +156,13 @@ class PageCacheMiddleware:
         ):
             response = mark_private_for_staff(request, response)
         return response
+
+    def process_view(self, request, view, view_args, view_kwargs):
+        if getattr(request, "versions_from_view", False) and not getattr(
+            view, "first_query_reads_site", False
+        ):
+            request.versions_from_view = False
+            request.key_versions = keys.read(())
 
     def made(self, request, page, response, before, storing):
         """A page the view just made: validators, lifetimes, tags, storage."""
