@@ -15,13 +15,14 @@ from articles.bulk_writes import Deferred
 from articles.ingest import reading
 from articles.ingest.duplicates import BodyBand
 from articles.ingest.matching import TermMatcher, ids_by_term
+from articles.ingest.runs import ImportRunFile
 from articles.ingest.store import ArticleImporter
 from articles.models import Article, Person, RelatedLink, TaggedArticle
 from articles.redirects import SlugRedirect
 from articles.wire import ImportedSource
 from tests.conftest import make_article, make_related_link
 from tests.test_import_duplicates import LONG, one_sentence_changed, sentences
-from tests.test_importer import PEOPLE, TOPICS, story, write
+from tests.test_importer import PEOPLE, TOPICS, run_import, story, write
 
 pytestmark = pytest.mark.django_db
 
@@ -230,3 +231,25 @@ def test_files_read_ahead_are_read_as_here_even_if_the_reader_dies(
 
     assert first + rest == here
     assert here[3].refusal and here[0].mentioned and here[0].band_keys == ()
+
+
+@pytest.mark.processes
+def test_the_command_reads_files_ahead_and_stores_them_as_read_here(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setattr(reading, "MIN_FILES", 1)
+    monkeypatch.setattr(reading, "CHUNK", 2)
+    call_command("load_vocabulary", str(PEOPLE), str(TOPICS), verbosity=0)
+    folder = stories(tmp_path)
+    write(folder, "empty.txt", "")
+
+    ahead = run_import(folder)
+
+    assert ahead.exit_code == 1
+    assert ahead.summary == "created 6, updated 0, unchanged 0, skipped 0, failed 1"
+    assert ImportRunFile.objects.filter(outcome="failed").get().name == "empty.txt"
+    read_ahead = stored_state()
+    wipe()
+    monkeypatch.setattr(reading, "MIN_FILES", 10_000)
+    assert run_import(folder).summary == ahead.summary
+    assert stored_state() == read_ahead

@@ -171,10 +171,23 @@ class FileDone:
 
 
 def run_import(
-    paths, *, options, started_by, run=None, on_file=None, stop=None, batch_size=None
+    paths,
+    *,
+    options,
+    started_by,
+    run=None,
+    on_file=None,
+    stop=None,
+    batch_size=None,
+    read_ahead=False,
 ):
     """Import these files with the importer's `options`, recording each outcome
     on `run` (a new ImportRun started by `started_by` when None); returns the run.
+
+    `read_ahead`: many files may be read in a forked second process
+    (reading.py). Only for a process of its own (the command, a task worker),
+    never a web worker: forking a process whose other threads hold locks can
+    leave the copy waiting for ever.
 
     Files are stored in batches (articles/ingest/store.py); each batch's file
     records commit with its stories. `on_file(FileDone)` is called for each file
@@ -210,7 +223,7 @@ def run_import(
         # The reading process is forked first, before write_burst's thread.
         with (
             _collecting_only_new_objects(),
-            importer.reading_ahead(paths),
+            importer.reading_ahead(paths if read_ahead else []),
             write_burst(),
         ):
             for start in range(0, len(paths), batch_size):

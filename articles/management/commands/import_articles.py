@@ -129,6 +129,8 @@ class Command(BaseCommand):
             started_by=COMMAND,
             on_file=report,
             batch_size=options["batch_size"],
+            # A process of its own: many files are read in a second one.
+            read_ahead=True,
         )
 
         if verbosity >= 2 and names:
