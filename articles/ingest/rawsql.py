@@ -56,7 +56,6 @@ def save_new_many(objs, key=None):
         return
     model = type(objs[0])
     using = router.db_for_write(model, instance=objs[0])
-    connection = connections[using]
     signals = [
         {"sender": model, "instance": obj, "raw": False, "using": using} for obj in objs
     ]
@@ -73,6 +72,19 @@ def save_new_many(objs, key=None):
         by_key = {getattr(obj, key_field.attname): obj for obj in objs}
         if len(by_key) != len(objs):
             raise ValueError(f"two of the objects have the same {key}")
+    for pk, *value in _insert_returning(using, objs, returning):
+        (objs[0] if by_key is None else by_key[value[0]]).pk = pk
+    for obj in objs:
+        obj._state.adding, obj._state.db = False, using
+    for signal in signals:
+        post_save.send(**signal, created=True, update_fields=None)
+
+
+def _insert_returning(using, objs, returning):
+    """INSERT new objects of one model, a statement per chunk that fits the
+    database's limit on parameters; yield the `returning` columns of each row."""
+    model = type(objs[0])
+    connection = connections[using]
     fields = _insert_fields(model)
     with connection.cursor() as cursor:
         for chunk in chunks(objs, connection, columns=len(fields)):
@@ -84,15 +96,7 @@ def save_new_many(objs, key=None):
                     for f in fields
                 ],
             )
-            if by_key is None:
-                ((objs[0].pk,),) = cursor.fetchall()
-            else:
-                for pk, value in cursor.fetchall():
-                    by_key[value].pk = pk
-    for obj in objs:
-        obj._state.adding, obj._state.db = False, using
-    for signal in signals:
-        post_save.send(**signal, created=True, update_fields=None)
+            yield from cursor.fetchall()
 
 
 @cache
@@ -169,23 +173,11 @@ def insert_links(links):
         RelatedLink.objects.bulk_create(links)
         return
     using = router.db_for_write(RelatedLink)
-    connection = connections[using]
-    fields = _insert_fields(RelatedLink)
     returning = (RelatedLink._meta.pk.column, "article_id", "position")
-    with connection.cursor() as cursor:
-        for chunk in chunks(links, connection, columns=len(fields)):
-            cursor.execute(
-                _insert_sql(using, RelatedLink, len(chunk), *returning),
-                [
-                    f.get_db_prep_save(f.pre_save(link, True), connection)
-                    for link in chunk
-                    for f in fields
-                ],
-            )
-            for pk, article_id, link_position in cursor.fetchall():
-                link = position[article_id, link_position]
-                link.pk = pk
-                link._state.adding, link._state.db = False, connection.alias
+    for pk, article_id, link_position in _insert_returning(using, links, returning):
+        link = position[article_id, link_position]
+        link.pk = pk
+        link._state.adding, link._state.db = False, using
 
 
 def point_waiting_links(targets):

@@ -640,19 +640,15 @@ class ArticleImporter:
                     waiting_here[headline_key(link.title)].append(link)
             # Links that waited for this headline now point at the story: those
             # stored, and those of the stories before it here.
+            stored, here = self._links_waiting_for(
+                article, remembered, resolved_keys, waiting_here
+            )
+            pointed.update(dict.fromkeys(stored, article.pk))
+            pointed_here += [(link, article.pk) for link in here]
+            relinked.append(
+                sorted({*stored.values(), *(link.article_id for link in here)})
+            )
             key = headline_key(article.headline)
-            shown_on = set()
-            if key not in resolved_keys:
-                for link_pk, showing in (self.waiting_links.get(key) or {}).items():
-                    pointed[link_pk] = article.pk
-                    shown_on.add(showing)
-                for link in waiting_here.pop(key, ()):
-                    pointed_here.append((link, article.pk))
-                    shown_on.add(link.article_id)
-            if shown_on:
-                resolved_keys.add(key)
-                remembered.resolved_keys.append(key)
-            relinked.append(sorted(shown_on))
             duplicate_of = copy.article_id if copy else headlines.get(parsed.headline)
             sources.append(
                 self._source(
@@ -996,13 +992,31 @@ class ArticleImporter:
         Returns the ids of the articles showing those links. One UPDATE does it,
         so no post_save is sent for them: callers that cache pages use the ids.
         """
+        stored, _ = self._links_waiting_for(article, remembered)
+        point_waiting_links(dict.fromkeys(stored, article.pk))
+        return sorted(set(stored.values()))
+
+    def _links_waiting_for(
+        self, article, remembered, resolved_keys=None, waiting_here=None
+    ):
+        """The links waiting for the article's headline, to point at it:
+        ({stored link pk: the article showing it}, [unsaved links of the
+        stories before it in its group, taken from `waiting_here`]).
+
+        A headline already taken in the group (in `resolved_keys`) has none
+        left; one that has any is noted as taken, in `resolved_keys` and in
+        what the file's commit teaches the importer (`remembered`).
+        """
         key = headline_key(article.headline)
-        waiting = self.waiting_links.get(key)
-        if not waiting:
-            return []
-        point_waiting_links(dict.fromkeys(waiting, article.pk))
-        remembered.resolved_keys.append(key)
-        return sorted(set(waiting.values()))
+        if resolved_keys is not None and key in resolved_keys:
+            return {}, []
+        stored = dict(self.waiting_links.get(key) or {})
+        here = waiting_here.pop(key, []) if waiting_here is not None else []
+        if stored or here:
+            remembered.resolved_keys.append(key)
+            if resolved_keys is not None:
+                resolved_keys.add(key)
+        return stored, here
 
     def _remember_article(self, headline, pk, slug):
         self.article_id_by_headline.setdefault(headline, pk)
