@@ -12,10 +12,14 @@ them too. Outside a batch, `add` returns False and the receiver writes at once.
 
 `chunks(rows, connection, columns=N)`: rows cut to fit one statement's
 parameters on that database.
+
+`insert_rows(connection, table, columns, rows)`: INSERT many rows that need
+nothing back (no RETURNING), the fastest way the database has.
 """
 
 import threading
 from contextlib import contextmanager
+from functools import cache
 
 
 class Deferred:
@@ -53,3 +57,47 @@ def chunks(rows, connection, *, columns):
     size = max(1, limit // columns)
     for start in range(0, len(rows), size):
         yield rows[start : start + size]
+
+
+def insert_rows(connection, table, columns, rows):
+    """INSERT `rows` (tuples of values, in `columns` order) into `table`.
+
+    PostgreSQL loads them with one COPY: a multi-row INSERT of a few thousand
+    parameters costs its server twice the work and the client as much again
+    to bind them, where COPY streams the rows (an imported story's versions
+    and body bands are most of its rows). Elsewhere, INSERTs of as many rows
+    as the parameters allow. Errors are the database's, as Django raises
+    them (IntegrityError, ...), either way.
+    """
+    if not rows:
+        return
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            sql = _copy_sql(connection.alias, table, columns)
+            with connection.wrap_database_errors, cursor.copy(sql) as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        for chunk in chunks(rows, connection, columns=len(columns)):
+            sql = _insert_sql(connection.alias, table, columns, len(chunk))
+            cursor.execute(sql, [value for row in chunk for value in row])
+
+
+def _quoted(using, table, columns):
+    from django.db import connections
+
+    quote = connections[using].ops.quote_name
+    return quote(table), ", ".join(map(quote, columns))
+
+
+@cache
+def _copy_sql(using, table, columns):
+    table, columns = _quoted(using, table, columns)
+    return f"COPY {table} ({columns}) FROM STDIN"
+
+
+@cache
+def _insert_sql(using, table, columns, count):
+    row = f"({', '.join(['%s'] * len(columns))})"
+    table, columns = _quoted(using, table, columns)
+    return f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * count)}"

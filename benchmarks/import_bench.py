@@ -22,7 +22,9 @@ importer writes a batch's new stories with a few statements per table, so its
 count depends a little on the data (how many rows fit one statement, whether a
 group has near-copies to fetch): "as many" allows FLAT_MARGIN, two statements
 per batch of 200, where one query per stored story or per file would show as
-thousands or as 1.0. "per
+thousands or as 1.0. On PostgreSQL the rows that need nothing back (versions,
+body bands) are loaded with COPY, which Django's execute wrappers do not see:
+one COPY per table per group of new stories is left out of the count. "per
 CPU second" counts the process's own CPU time, which other work on a shared
 machine does not slow down; on SQLite it includes the thread that checkpoints
 the log during the import (newsroom/sqlite.py), so it can sit a little under

@@ -47,7 +47,7 @@ from django.db import connections, models, router
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
-from articles.bulk_writes import Deferred, chunks
+from articles.bulk_writes import Deferred, chunks, insert_rows
 from articles.models import Article
 
 SHINGLE_WORDS = 5
@@ -274,16 +274,12 @@ class DuplicateIndex:
 
     def remember_new(self, stories):
         """Store the band keys of new stories, (article id, body) each."""
-        rows = [
-            (article_id, key) for article_id, body in stories for key in band_keys(body)
-        ]
-        connection = connections[self.using]
-        with connection.cursor() as cursor:
-            for chunk in chunks(rows, connection, columns=2):
-                cursor.execute(
-                    _insert_sql(self.using, len(chunk)),
-                    [value for row in chunk for value in row],
-                )
+        insert_rows(
+            connections[self.using],
+            BodyBand._meta.db_table,
+            (_column("article"), _column("key")),
+            [(story, key) for story, body in stories for key in band_keys(body)],
+        )
 
 
 def _most_similar(body, source, candidates):
@@ -349,17 +345,6 @@ def _bodies_sql(using, count):
     return (
         f"SELECT {pk}, {source}, {body} FROM {quote(Article._meta.db_table)} "
         f"WHERE {pk} IN ({', '.join(['%s'] * count)})"
-    )
-
-
-@cache
-def _insert_sql(using, count):
-    """`count` rows of (article id, key)."""
-    quote = connections[using].ops.quote_name
-    rows = ", ".join(["(%s, %s)"] * count)
-    return (
-        f"INSERT INTO {quote(BodyBand._meta.db_table)} "
-        f"({quote(_column('article'))}, {quote(_column('key'))}) VALUES {rows}"
     )
 
 

@@ -35,7 +35,7 @@ from django.utils import timezone
 from django.utils.encoding import is_protected_type
 from reversion.models import Revision, Version
 
-from articles.bulk_writes import chunks
+from articles.bulk_writes import chunks, insert_rows
 from articles.history import NOT_IN_SNAPSHOTS
 from articles.models import Article, RelatedLink, TaggedArticle
 
@@ -257,11 +257,7 @@ def save_import_revisions(revisions):
             for revision_id, (snapshot, _) in zip(revision_ids, revisions, strict=True)
             for model, pk, data, text, model_db in _versions(snapshot)
         ]
-        for chunk in chunks(versions, connection, columns=7):
-            cursor.execute(
-                _versions_sql(using, len(chunk)),
-                [value for version in chunk for value in version],
-            )
+    insert_rows(connection, Version._meta.db_table, _VERSION_COLUMNS, versions)
     return revision_ids
 
 
@@ -304,15 +300,15 @@ def _revisions_sql(using, count):
     )
 
 
-@cache
-def _versions_sql(using, count):
-    """INSERT of `count` versions."""
-    quote = connections[using].ops.quote_name
-    return (
-        f"INSERT INTO {quote(Version._meta.db_table)} (revision_id, object_id, "
-        f"content_type_id, db, format, serialized_data, object_repr) "
-        f"VALUES {', '.join(['(%s, %s, %s, %s, %s, %s, %s)'] * count)}"
-    )
+_VERSION_COLUMNS = (
+    "revision_id",
+    "object_id",
+    "content_type_id",
+    "db",
+    "format",
+    "serialized_data",
+    "object_repr",
+)
 
 
 # What `serializers.serialize("json", [obj], fields=<the registered fields>)`
