@@ -177,6 +177,7 @@ def _relation_keys(model, instance):
     return None
 
 
+@cache
 def _attachment_name(model):
     """The name a story's attachment of this model is fetched by, or None."""
     from articles.bylines import Byline

@@ -29,7 +29,8 @@ from functools import cache
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connections, router
+from django.db import connections, models, router
+from django.db.backends.base.operations import BaseDatabaseOperations
 from django.db.models.signals import post_save, pre_save
 from django.utils import timezone
 from django.utils.encoding import is_protected_type
@@ -85,18 +86,77 @@ def _insert_returning(using, objs, returning):
     database's limit on parameters; yield the `returning` columns of each row."""
     model = type(objs[0])
     connection = connections[using]
-    fields = _insert_fields(model)
+    columns = len(_insert_fields(model))
     with connection.cursor() as cursor:
-        for chunk in chunks(objs, connection, columns=len(fields)):
+        for chunk in chunks(objs, connection, columns=columns):
             cursor.execute(
                 _insert_sql(using, model, len(chunk), *returning),
-                [
-                    f.get_db_prep_save(f.pre_save(obj, True), connection)
-                    for obj in chunk
-                    for f in fields
-                ],
+                insert_params(chunk, connection),
             )
             yield from cursor.fetchall()
+
+
+def insert_params(objs, connection):
+    """The parameters of an INSERT of new objects of one model, in
+    _insert_fields order: each field's get_db_prep_save(pre_save(obj, True)),
+    as Model.save() computes them, without the two calls for the plain text,
+    number and key values that both give back unchanged (most of a story's)."""
+    plan = _insert_plan(type(objs[0]), connection.alias)
+    params = []
+    append = params.append
+    for obj in objs:
+        for field, attname, own_pre_save, as_is in plan:
+            value = field.pre_save(obj, True) if own_pre_save else getattr(obj, attname)
+            if type(value) not in as_is:
+                value = field.get_db_prep_save(value, connection)
+            append(value)
+    return params
+
+
+# Field classes (exactly these: a subclass may convert) whose get_prep_value
+# and get_db_prep_value give back a value of these types unchanged: text is
+# text; a number a number, a key its number, where the backend does not wrap
+# them (psycopg 3's get Int4 and the like to bind). Other values (a choice's
+# enum member, a lazy string) go the long way.
+_TEXT, _NUMBER = frozenset({str, type(None)}), frozenset({int, type(None)})
+_WRITTEN_AS_IS = {
+    models.CharField: _TEXT,
+    models.SlugField: _TEXT,
+    models.TextField: _TEXT,
+    models.AutoField: _NUMBER,
+    models.BigAutoField: _NUMBER,
+    models.IntegerField: _NUMBER,
+    models.PositiveIntegerField: _NUMBER,
+    models.PositiveSmallIntegerField: _NUMBER,
+    models.SmallIntegerField: _NUMBER,
+    models.BigIntegerField: _NUMBER,
+    models.BooleanField: frozenset({bool, type(None)}),
+}
+
+
+@cache
+def _insert_plan(model, using):
+    """(field, attname, whether its pre_save does more than read the
+    attribute, the types of value it writes as they are) of each field an
+    INSERT writes."""
+    ops = connections[using].ops
+    numbers_as_is = (
+        type(ops).adapt_integerfield_value
+        is BaseDatabaseOperations.adapt_integerfield_value
+    )
+    plan = []
+    for field in _insert_fields(model):
+        if field.is_relation:
+            # A key is written as its target field writes it.
+            plain = type(field) is models.ForeignKey
+            as_is = _WRITTEN_AS_IS.get(type(field.target_field)) if plain else None
+        else:
+            as_is = _WRITTEN_AS_IS.get(type(field))
+        if as_is is _NUMBER and not numbers_as_is:
+            as_is = None
+        own_pre_save = type(field).pre_save is not models.Field.pre_save
+        plan.append((field, field.attname, own_pre_save, as_is or frozenset()))
+    return plan
 
 
 @cache
