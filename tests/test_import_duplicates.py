@@ -17,7 +17,7 @@ from django.db import connection
 from django.urls import reverse
 
 from articles import richtext
-from articles.ingest.duplicates import BodyBand
+from articles.ingest.duplicates import BodyBand, fingerprint
 from articles.models import Article
 from articles.wire import ImportedSource
 from tests.html_forms import form_data
@@ -247,4 +247,29 @@ def test_migration_gives_stories_stored_before_it_their_keys(tmp_path):
 
     assert ImportedSource.objects.get(name="agency-b.txt").duplicate_of == stored(
         "agency-a.txt"
+    )
+
+
+def test_band_keys_stay_those_stored_stories_have():
+    """Stored stories keep the keys their bodies had when saved: a change to
+    how keys are computed (a faster loop, another library) must give the same
+    ones, or stored stories stop being found. Pinned for a long body and for
+    a short one, whose empty bins borrow from others."""
+    long_body = " ".join(f"word{n % 97} item{n % 13}" for n in range(150))
+    short_body = " ".join(f"w{n}" for n in range(45))
+    assert fingerprint(long_body).band_keys[:6] == (
+        -126380360,
+        1723452624,
+        633933410,
+        2030177772,
+        71142286,
+        -1471699786,
+    )
+    assert fingerprint(short_body).band_keys[:6] == (
+        -2067933750,
+        -368834304,
+        2142128284,
+        -166449268,
+        -1444140613,
+        -45584906,
     )

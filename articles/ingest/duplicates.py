@@ -200,10 +200,14 @@ def _densify(bins):
     different bins, not all from the same neighbour."""
     own = bins.copy()
     donors = _donors()
-    for index in [index for index, value in enumerate(own) if value == _EMPTY]:
-        bins[index] = next(
-            own[donor] for donor in donors[index] if own[donor] != _EMPTY
-        )
+    for index, value in enumerate(own):
+        if value != _EMPTY:
+            continue
+        for donor in donors[index]:  # A plain loop: this runs for every file.
+            borrowed = own[donor]
+            if borrowed != _EMPTY:
+                bins[index] = borrowed
+                break
 
 
 def jaccard(first, second):
