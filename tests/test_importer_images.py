@@ -202,6 +202,24 @@ def test_a_corrupt_photo_refuses_the_story_whole(tmp_path, media_root, content, 
     assert stored_files(media_root) == []
 
 
+def test_a_photo_over_the_upload_limit_refuses_the_story(
+    tmp_path, media_root, settings
+):
+    # The admin's limit, read when the file is: one limit for both ways in.
+    settings.UPLOAD_MAX_BYTES = 1024 * 1024
+    big = write(tmp_path, "big.txt", story(headline="Big photo"))
+    write(tmp_path, "big.jpg", photo_bytes(format="BMP", size=(700, 600)))
+
+    run = run_import(big)
+
+    assert run.exit_code == 1
+    assert run.stderr.splitlines() == [
+        f"{big}: photo big.jpg: The file is over the 1 MB limit"
+    ]
+    assert not Article.objects.exists() and not Image.objects.exists()
+    assert stored_files(media_root) == []
+
+
 def test_photo_files_go_when_the_story_rolls_back(tmp_path, media_root):
     # The photo is stored, then the database refuses the story's related links.
     refuse_related_links_in_database()

@@ -34,7 +34,7 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 
 from articles import richtext
-from articles.images import MAX_UPLOAD_BYTES, decode
+from articles.images import decode, read_upload
 from articles.models import Article, RelatedLink
 
 MAX_FILE_BYTES = 1024 * 1024
@@ -189,17 +189,12 @@ def find_photo(path, names_in_folder=None):
         raise ImportRefused(f"photo {photo.name} is a symbolic link")
     try:
         with photo.open("rb") as file:
-            content = file.read(MAX_UPLOAD_BYTES + 1)
+            # The limit and checks of a photo uploaded in the admin.
+            content = read_upload(file)
+            decode(content, photo.name).close()
     except OSError as error:
         reason = os_reason(error)
         raise ImportRefused(f"photo {photo.name} cannot be read ({reason})") from None
-    if len(content) > MAX_UPLOAD_BYTES:
-        raise ImportRefused(
-            f"photo {photo.name} is over the "
-            f"{MAX_UPLOAD_BYTES // 1024 // 1024} MB limit"
-        )
-    try:
-        decode(content, photo.name).close()
     except ValidationError as error:
         reason = " ".join(error.messages).rstrip(".")
         raise ImportRefused(f"photo {photo.name}: {reason}") from None
