@@ -15,6 +15,14 @@ parameters on that database.
 
 `insert_rows(connection, table, columns, rows)`: INSERT many rows that need
 nothing back (no RETURNING), the fastest way the database has.
+
+`one_of(connection, values)`: the right side of `column IN (...)` for many
+values, as few statements as the database needs.
+
+On PostgreSQL, statements take many values as one array parameter: psycopg
+parses every placeholder of a statement in Python, and does not keep the parse
+of a long statement, so an IN list of thousands costs the client more than the
+server's work.
 """
 
 import threading
@@ -57,6 +65,17 @@ def chunks(rows, connection, *, columns):
     size = max(1, limit // columns)
     for start in range(0, len(rows), size):
         yield rows[start : start + size]
+
+
+def one_of(connection, values):
+    """(SQL, parameters) of `IN (...)` for `values` (a list), for each
+    statement they need: `= ANY(%s)` with one array on PostgreSQL, IN lists
+    cut to fit the limit on parameters elsewhere."""
+    if connection.vendor == "postgresql":
+        yield "= ANY(%s)", [values]
+        return
+    for chunk in chunks(values, connection, columns=1):
+        yield f"IN ({', '.join(['%s'] * len(chunk))})", chunk
 
 
 def insert_rows(connection, table, columns, rows):

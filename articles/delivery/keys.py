@@ -361,15 +361,27 @@ def _upsert(using, rows):
     table = quote(PageKey._meta.db_table)
     key = quote("key")
     rows = sorted(rows)
+    upsert = (
+        f" ON CONFLICT ({key}) DO UPDATE SET version = excluded.version,"
+        f" changed_at = CASE WHEN excluded.changed_at > {table}.changed_at"
+        f" THEN excluded.changed_at ELSE {table}.changed_at END"
+    )
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # One array per column: psycopg parses each placeholder in Python,
+            # and an import's batch bumps a thousand keys.
+            cursor.execute(
+                f"INSERT INTO {table} ({key}, version, changed_at) SELECT * FROM "
+                f"unnest(%s::varchar[], %s::varchar[], %s::float8[]){upsert}",
+                [list(column) for column in zip(*rows, strict=True)],
+            )
+            return
         for start in range(0, len(rows), UPSERT_ROWS):
             chunk = rows[start : start + UPSERT_ROWS]
             values = ", ".join(["(%s, %s, %s)"] * len(chunk))
             cursor.execute(
                 f"INSERT INTO {table} ({key}, version, changed_at) VALUES {values}"
-                f" ON CONFLICT ({key}) DO UPDATE SET version = excluded.version,"
-                f" changed_at = CASE WHEN excluded.changed_at > {table}.changed_at"
-                f" THEN excluded.changed_at ELSE {table}.changed_at END",
+                f"{upsert}",
                 [value for row in chunk for value in row],
             )
 

@@ -47,7 +47,7 @@ from django.db import connections, models, router
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
-from articles.bulk_writes import Deferred, chunks, insert_rows
+from articles.bulk_writes import Deferred, insert_rows, one_of
 from articles.models import Article
 
 SHINGLE_WORDS = 5
@@ -247,16 +247,16 @@ class DuplicateIndex:
         index = BandIndex()
         connection = connections[self.using]
         with connection.cursor() as cursor:
-            for chunk in chunks(wanted, connection, columns=1):
-                cursor.execute(_bands_sql(self.using, len(chunk)), chunk)
+            for condition, params in one_of(connection, wanted):
+                cursor.execute(_bands_sql(self.using, condition), params)
                 for article_id, key in cursor.fetchall():
                     index.add(article_id, [key])
         candidates = [index.candidates(found) for found in keys]
         stored = {}
         ids = sorted({pk for pks in candidates for pk in pks})
         with connection.cursor() as cursor:
-            for chunk in chunks(ids, connection, columns=1):
-                cursor.execute(_bodies_sql(self.using, len(chunk)), chunk)
+            for condition, params in one_of(connection, ids):
+                cursor.execute(_bodies_sql(self.using, condition), params)
                 stored.update((pk, (src, body)) for pk, src, body in cursor.fetchall())
         return [
             _most_similar(
@@ -330,25 +330,26 @@ class BandIndex:
 
 
 @cache
-def _bands_sql(using, count):
-    """(article id, key) of the stored band rows with any of `count` keys."""
+def _bands_sql(using, condition):
+    """(article id, key) of the stored band rows whose key is `condition`
+    (bulk_writes.one_of)."""
     quote = connections[using].ops.quote_name
     return (
         f"SELECT {quote(_column('article'))}, {quote(_column('key'))} "
         f"FROM {quote(BodyBand._meta.db_table)} "
-        f"WHERE {quote(_column('key'))} IN ({', '.join(['%s'] * count)})"
+        f"WHERE {quote(_column('key'))} {condition}"
     )
 
 
 @cache
-def _bodies_sql(using, count):
-    """(pk, source, body) of `count` stories."""
+def _bodies_sql(using, condition):
+    """(pk, source, body) of the stories whose pk is `condition`."""
     quote = connections[using].ops.quote_name
     pk = quote(Article._meta.pk.column)
     source, body = (quote(_column(name, Article)) for name in ("source", "body"))
     return (
         f"SELECT {pk}, {source}, {body} FROM {quote(Article._meta.db_table)} "
-        f"WHERE {pk} IN ({', '.join(['%s'] * count)})"
+        f"WHERE {pk} {condition}"
     )
 
 

@@ -296,8 +296,18 @@ def point_waiting_links(targets):
     table = quote(RelatedLink._meta.db_table)
     target = quote(RelatedLink._meta.get_field("target").column)
     pk = quote(RelatedLink._meta.pk.column)
+    pairs = sorted(targets.items())
     with connection.cursor() as cursor:
-        for chunk in chunks(sorted(targets.items()), connection, columns=3):
+        if connection.vendor == "postgresql":
+            # Two array parameters (bulk_writes: psycopg parses placeholders).
+            cursor.execute(
+                f"UPDATE {table} SET {target} = pointed.target "
+                f"FROM unnest(%s::bigint[], %s::bigint[]) AS pointed (link, target) "
+                f"WHERE {table}.{pk} = pointed.link AND {table}.{target} IS NULL",
+                [[link for link, _ in pairs], [article for _, article in pairs]],
+            )
+            return
+        for chunk in chunks(pairs, connection, columns=3):
             cases = " ".join(["WHEN %s THEN %s"] * len(chunk))
             placeholders = ", ".join(["%s"] * len(chunk))
             cursor.execute(
