@@ -234,6 +234,7 @@ def run_import(
                 outcomes = importer.import_batch(
                     batch, on_stored=None if dry_run else record_batch
                 )
+                collect_batch()
                 if dry_run:
                     record_batch(outcomes)
                 for outcome in outcomes:
@@ -252,13 +253,26 @@ def _collecting_only_new_objects():
     """Inside, the garbage collector leaves alone all that was loaded before
     (Django, and the importer's indexes of every stored story): its passes
     over them cost an import of new stories a third of its time (measured
-    with benchmarks/import_bench.py). A long-lived worker collects them again
-    afterwards."""
+    with benchmarks/import_bench.py). Nor does it run on its own: each batch
+    leaves a generation of objects (models, outcomes, revisions' text) whose
+    allocations would start a collection every few files, and older ones,
+    that go over everything the run made so far; the caller collects the
+    young ones once per batch (collect_batch). A long-lived worker collects
+    as usual afterwards."""
+    enabled = gc.isenabled()
     gc.freeze()
+    gc.disable()
     try:
         yield
     finally:
+        if enabled:
+            gc.enable()
         gc.unfreeze()
+
+
+def collect_batch():
+    """What the collector would have freed of a batch: its reference cycles."""
+    gc.collect(1)
 
 
 def _file_row(run, result, dry_run):
