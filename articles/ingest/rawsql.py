@@ -91,7 +91,7 @@ def _insert_new(using, objs, keys):
     by_key = {tuple(getattr(obj, f.attname) for f in key_fields): obj for obj in objs}
     if len(by_key) != len(objs):
         raise ValueError(f"two of the objects have the same {', '.join(keys)}")
-    if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql" and model._meta.auto_field:
         for obj, pk in zip(objs, _drawn_pks(connection, model, len(objs)), strict=True):
             obj.pk = pk
         params, width = insert_params(objs, connection), len(fields)
