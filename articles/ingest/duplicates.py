@@ -42,6 +42,7 @@ from collections import Counter, OrderedDict, defaultdict
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from itertools import repeat
+from operator import itemgetter
 
 from django.db import connections, models, router
 from django.db.models.signals import post_save
@@ -282,7 +283,12 @@ class DuplicateIndex:
             connections[self.using],
             BodyBand._meta.db_table,
             (_column("article"), _column("key")),
-            [(story, key) for story, body in stories for key in band_keys(body)],
+            # In key order: the key index's pages are then each written once,
+            # in turn, rather than all over it for every story.
+            sorted(
+                [(story, key) for story, body in stories for key in band_keys(body)],
+                key=itemgetter(1),
+            ),
         )
 
 
