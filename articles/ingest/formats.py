@@ -154,7 +154,7 @@ class BesidePhoto:
     """The photo found beside a story file, checked but not stored yet."""
 
     name: str
-    content: bytes
+    content: bytes | None  # None once stored as an Image's file
     checksum: str  # sha256 of the file as found, as Image.checksum
 
 

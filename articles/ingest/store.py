@@ -47,7 +47,7 @@ import hashlib
 import os
 from collections import ChainMap, defaultdict
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -418,6 +418,9 @@ class ArticleImporter:
             if file.photo is not None and not self.dry_run:
                 file.image, made = self._photo_image(file.photo, file.parsed)
                 file.made_image = file.image if made else None
+                # Its bytes are the Image's file now: a batch of photos is not
+                # held in memory until the batch ends.
+                file.photo = replace(file.photo, content=None)
         except ImportRefused as refusal:
             file.refusal = str(refusal)
         except ValidationError as error:
