@@ -41,7 +41,7 @@ from articles.models import (
     Topic,
 )
 from articles.search import MAX_QUERY_LENGTH, parse_query, search_articles
-from articles.templatetags.story_body import resolve_bodies
+from articles.templatetags.story_body import BodyReferences, resolve_bodies
 from articles.together import fetch_together
 from newsroom.health import database_unavailable
 
@@ -346,10 +346,12 @@ def _count_per_story(rows, story_field):
 
 def article_with_everything(articles):
     """The one article of `articles` with its topics, people, links and
-    corrections, or None: two queries."""
+    corrections, and its body resolved, or None: two queries."""
     article = _story_row(articles)
     if article is not None:
-        article._prefetched_objects_cache = _attachments(article, ATTACHMENTS)
+        article._prefetched_objects_cache = _attachments(
+            article, ATTACHMENTS, BodyReferences([article])
+        )
     return article
 
 
@@ -378,7 +380,12 @@ def published_story(request, slug):
         name: recall(request, (name, row.pk), attached[name]) for name in ATTACHMENTS
     }
     missing = [name for name, rows in kept.items() if rows is MISSING]
-    fetched = _attachments(row, missing)
+    # A row just fetched has its body's links and photos to look up: in the
+    # same query as its attachments.
+    references = None
+    if getattr(row, "resolved_body", None) is None:
+        references = BodyReferences([row])
+    fetched = _attachments(row, missing, references)
     for name, rows in fetched.items():
         keep(
             request,
@@ -431,22 +438,18 @@ def _story_row(articles):
 
 def _published_row(request, slug):
     # The view's first query: with nothing stored for the page, it reads the
-    # site row too, for the page cache (keys.with_site_row).
+    # site row too, for the page cache (keys.with_site_row). Its body is
+    # resolved with its attachments (published_story).
     published = keys.with_site_row(request, Article.objects.published())
-    return _resolved(_story_row(published.filter(slug=slug)))
+    return _story_row(published.filter(slug=slug))
 
 
-def _resolved(article):
-    if article is not None:
-        resolve_bodies([article])
-    return article
-
-
-def _attachments(story, names):
+def _attachments(story, names, references=None):
     """The story's attachments of these names, as lists, in one query (none
     when it has none: most stories have no links or corrections, and their
-    story row says so)."""
-    if not names:
+    story row says so); with references (BodyReferences), what its body
+    refers to is looked up in the same query."""
+    if not names and references is None:
         return {}  # all kept: not even a QuerySet to build
     live_target = Article.objects.published().filter(pk=OuterRef("target"))
     querysets = {
@@ -459,7 +462,12 @@ def _attachments(story, names):
     }
     present = {"related_links": story.has_links, "corrections": story.has_corrections}
     asked = {name: querysets[name] for name in names if present.get(name, True)}
-    found = {name: [] for name in names} | fetch_together(asked)
+    if references is not None:
+        asked |= references.querysets
+    together = fetch_together(asked)
+    if references is not None:
+        references.resolve(together)
+    found = {name: together.get(name, []) for name in names}
     for link in found.get("related_links", ()):
         if link.target_id:
             # Its address is all the page shows of the target.
