@@ -402,28 +402,39 @@ def published_story(request, slug):
 
 
 def fetch_bylines(article, cards, request=None):
-    """The story's byline and its cards' in one query, or none when both were
-    kept (for a request, the story's is kept while its attachments stay)."""
-    name, attached = ("bylines", article.pk), {keys.attached(article.pk, "bylines")}
-    kept = MISSING if request is None else recall(request, name, attached)
-    if kept is not MISSING:
-        article._prefetched_objects_cache["bylines"] = kept
-    prefetch_related_objects([article, *cards], bylines_prefetch())
-    for story in (article, *cards):
+    """The story's byline and its cards' in one query, or none when all were
+    kept (for a request, each story's is kept while its bylines stay: a new
+    "More on this" finds the bylines of cards it showed before)."""
+    stories = [article, *cards]
+    missing = stories
+    if request is not None:
+        missing = []
+        for story in stories:
+            kept = recall(request, *_bylines_memo(story))
+            if kept is MISSING:
+                missing.append(story)
+            else:
+                story.__dict__.setdefault("_prefetched_objects_cache", {})
+                story._prefetched_objects_cache["bylines"] = kept
+    prefetch_related_objects(missing, bylines_prefetch())
+    for story in missing:
         # Lists weigh far less than the QuerySets that fetched them, and kept
         # cards outlive the request (the related managers hand out either).
-        fetched = story._prefetched_objects_cache["bylines"]
-        if not isinstance(fetched, list):
-            story._prefetched_objects_cache["bylines"] = list(fetched)
-    if request is not None and kept is MISSING:
-        fetched = article._prefetched_objects_cache["bylines"]
-        keep(
-            request,
-            name,
-            attached,
-            fetched,
-            lambda rows: keys.of_attached("bylines", rows),
-        )
+        fetched = list(story._prefetched_objects_cache["bylines"])
+        story._prefetched_objects_cache["bylines"] = fetched
+        if request is not None:
+            keep(
+                request,
+                *_bylines_memo(story),
+                fetched,
+                lambda rows: keys.of_attached("bylines", rows),
+            )
+
+
+def _bylines_memo(story):
+    """The name a story's bylines are kept by, and the keys they are kept
+    while."""
+    return ("bylines", story.pk), {keys.attached(story.pk, "bylines")}
 
 
 def _story_row(articles):
