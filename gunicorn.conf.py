@@ -80,14 +80,19 @@ TASK_WORKER_ENV = dict(os.environ)  # without the web workers' settings below
 # The task worker, which imports, keeps the larger cache (imports ran about
 # 5% faster with it).
 os.environ.setdefault("NEWSROOM_SQLITE_CACHE_KIB", "256")
+# And each keeps 32 compiled statements instead of Python's 128: the reader
+# pages run a few dozen distinct ones, and four connections' caches of 128
+# held about 4 MiB of a worker, 2.3 MiB at 32 (benchmarks/http_bench.sh).
+os.environ.setdefault("NEWSROOM_SQLITE_CACHED_STATEMENTS", "32")
 
 PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
 # mallopt(3) parameters.
 M_TRIM_THRESHOLD = -1
 M_MMAP_THRESHOLD = -3
 M_ARENA_MAX = -8
-# Every so many requests a worker gives glibc's free pages back (0.2 ms).
-TRIM_EVERY = 200
+# Every so many requests a worker gives glibc's free pages back (0.2 ms, so
+# under 0.01 ms a request).
+TRIM_EVERY = 25
 
 
 @functools.cache

@@ -94,12 +94,19 @@ def test_web_workers_keep_a_small_sqlite_cache_and_commands_sqlites_own(
     assert command.stdout.strip() == "-2000", command.stderr
 
 
-@pytest.mark.parametrize("value", ["256KiB", "0"])
-def test_a_bad_sqlite_cache_size_is_refused_with_its_name(tmp_path, value):
-    result = run_python(site_env(tmp_path, NEWSROOM_SQLITE_CACHE_KIB=value), CACHE_SIZE)
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("NEWSROOM_SQLITE_CACHE_KIB", "256KiB"),
+        ("NEWSROOM_SQLITE_CACHE_KIB", "0"),
+        ("NEWSROOM_SQLITE_CACHED_STATEMENTS", "many"),
+    ],
+)
+def test_a_bad_sqlite_cache_size_is_refused_with_its_name(tmp_path, name, value):
+    result = run_python(site_env(tmp_path, **{name: value}), CACHE_SIZE)
     assert result.returncode != 0
     last_line = result.stderr.strip().splitlines()[-1]
-    assert "NEWSROOM_SQLITE_CACHE_KIB must be" in last_line
+    assert f"{name} must be" in last_line
 
 
 @pytest.fixture
