@@ -88,10 +88,13 @@ def test_web_workers_keep_a_small_sqlite_cache_and_commands_sqlites_own(
     site = Site.from_prepared(tmp_path, prepared_site)
     with site.server(workers=1, app="tests.probe_wsgi") as server:
         served = server.get("/probe/sqlite-cache-size/")
+        optimize = server.get("/probe/python-optimize/")
     command = run_python(site.env, CACHE_SIZE)
 
     assert (served.status, served.text) == (200, "-256")
     assert command.stdout.strip() == "-2000", command.stderr
+    # Without docstrings (python -OO), however gunicorn was started.
+    assert (optimize.status, optimize.text) == (200, "2")
 
 
 @pytest.mark.parametrize(
