@@ -13,8 +13,9 @@ from django.db.models.functions import Cast, RowNumber
 
 def fetch_together(parts):
     """{name: [instances]} for parts, a dict of name -> QuerySet: each
-    instance with every concrete field of its model, and the QuerySet's
-    annotations as attributes."""
+    instance with the concrete fields of its model the QuerySet loads (all
+    but those only() or defer() leave out), and its annotations as
+    attributes."""
     if not parts:
         return {}
     querysets = list(parts.values())
@@ -45,12 +46,22 @@ def fetch_together(parts):
     return found
 
 
+def _loaded_fields(queryset):
+    """The concrete fields of the QuerySet's model it loads."""
+    mask = queryset.query.get_select_mask()
+    return [
+        field
+        for field in queryset.model._meta.concrete_fields
+        if not mask or field in mask
+    ]
+
+
 def _layout(index, queryset):
     """(owner, alias, expression, output field) for each column of a part:
-    its model's concrete fields, then its annotations."""
+    the fields it loads, then its annotations."""
     columns = [
         (index, f"p{index}_{field.attname}", F(field.attname), field)
-        for field in queryset.model._meta.concrete_fields
+        for field in _loaded_fields(queryset)
     ]
     columns += [
         (index, f"p{index}_{name}", F(name), annotation.output_field)
@@ -76,7 +87,7 @@ def _ordering(queryset):
 
 def _instance(queryset, values):
     model = queryset.model
-    fields = model._meta.concrete_fields
+    fields = _loaded_fields(queryset)
     instance = model.from_db(
         queryset.db, [field.attname for field in fields], values[: len(fields)]
     )

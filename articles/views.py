@@ -41,7 +41,7 @@ from articles.models import (
     Topic,
 )
 from articles.search import MAX_QUERY_LENGTH, parse_query, search_articles
-from articles.templatetags.story_body import resolve_bodies
+from articles.templatetags.story_body import BodyReferences, resolve_bodies
 from articles.together import fetch_together
 from newsroom.health import database_unavailable
 
@@ -346,10 +346,12 @@ def _count_per_story(rows, story_field):
 
 def article_with_everything(articles):
     """The one article of `articles` with its topics, people, links and
-    corrections, or None: two queries."""
+    corrections, and its body resolved, or None: two queries."""
     article = _story_row(articles)
     if article is not None:
-        article._prefetched_objects_cache = _attachments(article, ATTACHMENTS)
+        article._prefetched_objects_cache = _attachments(
+            article, ATTACHMENTS, BodyReferences([article])
+        )
     return article
 
 
@@ -378,7 +380,12 @@ def published_story(request, slug):
         name: recall(request, (name, row.pk), attached[name]) for name in ATTACHMENTS
     }
     missing = [name for name, rows in kept.items() if rows is MISSING]
-    fetched = _attachments(row, missing)
+    # A row just fetched has its body's links and photos to look up: in the
+    # same query as its attachments.
+    references = None
+    if getattr(row, "resolved_body", None) is None:
+        references = BodyReferences([row])
+    fetched = _attachments(row, missing, references)
     for name, rows in fetched.items():
         keep(
             request,
@@ -395,28 +402,39 @@ def published_story(request, slug):
 
 
 def fetch_bylines(article, cards, request=None):
-    """The story's byline and its cards' in one query, or none when both were
-    kept (for a request, the story's is kept while its attachments stay)."""
-    name, attached = ("bylines", article.pk), {keys.attached(article.pk, "bylines")}
-    kept = MISSING if request is None else recall(request, name, attached)
-    if kept is not MISSING:
-        article._prefetched_objects_cache["bylines"] = kept
-    prefetch_related_objects([article, *cards], bylines_prefetch())
-    for story in (article, *cards):
+    """The story's byline and its cards' in one query, or none when all were
+    kept (for a request, each story's is kept while its bylines stay: a new
+    "More on this" finds the bylines of cards it showed before)."""
+    stories = [article, *cards]
+    missing = stories
+    if request is not None:
+        missing = []
+        for story in stories:
+            kept = recall(request, *_bylines_memo(story))
+            if kept is MISSING:
+                missing.append(story)
+            else:
+                story.__dict__.setdefault("_prefetched_objects_cache", {})
+                story._prefetched_objects_cache["bylines"] = kept
+    prefetch_related_objects(missing, bylines_prefetch())
+    for story in missing:
         # Lists weigh far less than the QuerySets that fetched them, and kept
         # cards outlive the request (the related managers hand out either).
-        fetched = story._prefetched_objects_cache["bylines"]
-        if not isinstance(fetched, list):
-            story._prefetched_objects_cache["bylines"] = list(fetched)
-    if request is not None and kept is MISSING:
-        fetched = article._prefetched_objects_cache["bylines"]
-        keep(
-            request,
-            name,
-            attached,
-            fetched,
-            lambda rows: keys.of_attached("bylines", rows),
-        )
+        fetched = list(story._prefetched_objects_cache["bylines"])
+        story._prefetched_objects_cache["bylines"] = fetched
+        if request is not None:
+            keep(
+                request,
+                *_bylines_memo(story),
+                fetched,
+                lambda rows: keys.of_attached("bylines", rows),
+            )
+
+
+def _bylines_memo(story):
+    """The name a story's bylines are kept by, and the keys they are kept
+    while."""
+    return ("bylines", story.pk), {keys.attached(story.pk, "bylines")}
 
 
 def _story_row(articles):
@@ -431,22 +449,18 @@ def _story_row(articles):
 
 def _published_row(request, slug):
     # The view's first query: with nothing stored for the page, it reads the
-    # site row too, for the page cache (keys.with_site_row).
+    # site row too, for the page cache (keys.with_site_row). Its body is
+    # resolved with its attachments (published_story).
     published = keys.with_site_row(request, Article.objects.published())
-    return _resolved(_story_row(published.filter(slug=slug)))
+    return _story_row(published.filter(slug=slug))
 
 
-def _resolved(article):
-    if article is not None:
-        resolve_bodies([article])
-    return article
-
-
-def _attachments(story, names):
+def _attachments(story, names, references=None):
     """The story's attachments of these names, as lists, in one query (none
     when it has none: most stories have no links or corrections, and their
-    story row says so)."""
-    if not names:
+    story row says so); with references (BodyReferences), what its body
+    refers to is looked up in the same query."""
+    if not names and references is None:
         return {}  # all kept: not even a QuerySet to build
     live_target = Article.objects.published().filter(pk=OuterRef("target"))
     querysets = {
@@ -459,7 +473,12 @@ def _attachments(story, names):
     }
     present = {"related_links": story.has_links, "corrections": story.has_corrections}
     asked = {name: querysets[name] for name in names if present.get(name, True)}
-    found = {name: [] for name in names} | fetch_together(asked)
+    if references is not None:
+        asked |= references.querysets
+    together = fetch_together(asked)
+    if references is not None:
+        references.resolve(together)
+    found = {name: together.get(name, []) for name in names}
     for link in found.get("related_links", ()):
         if link.target_id:
             # Its address is all the page shows of the target.

@@ -154,7 +154,13 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     SQLITE_CACHE_KIB = env_whole_number("NEWSROOM_SQLITE_CACHE_KIB", 2000, "KiB")
+    SQLITE_CACHED_STATEMENTS = env_whole_number(
+        "NEWSROOM_SQLITE_CACHED_STATEMENTS", 128, "statements"
+    )
     DATABASES["default"]["OPTIONS"] = {
+        # Compiled statements each connection keeps for reuse (Python's own
+        # 128 unless set: gunicorn.conf.py gives the web workers fewer).
+        "cached_statements": SQLITE_CACHED_STATEMENTS,
         # Writers take the lock when their transaction starts and wait for it,
         # instead of failing half-way with "database is locked".
         "transaction_mode": "IMMEDIATE",

@@ -5,6 +5,8 @@ response a real view gives (a draft preview, altered search input, a form that
 sets a cookie).
 """
 
+import sys
+
 from django.db import connection
 from django.http import HttpResponse
 from django.urls import path
@@ -50,6 +52,10 @@ def sqlite_cache_size(request):
         return HttpResponse(str(cursor.fetchone()[0]))
 
 
+def python_optimize(request):
+    return HttpResponse(str(sys.flags.optimize))
+
+
 urlpatterns = [
     path("probe/private/", private),
     path("probe/never-cached/", never_cached),
@@ -58,5 +64,6 @@ urlpatterns = [
     path("probe/plain/", plain),
     path("probe/broken/", broken),
     path("probe/sqlite-cache-size/", sqlite_cache_size),
+    path("probe/python-optimize/", python_optimize),
     *site_urlpatterns,
 ]

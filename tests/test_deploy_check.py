@@ -88,18 +88,28 @@ def test_web_workers_keep_a_small_sqlite_cache_and_commands_sqlites_own(
     site = Site.from_prepared(tmp_path, prepared_site)
     with site.server(workers=1, app="tests.probe_wsgi") as server:
         served = server.get("/probe/sqlite-cache-size/")
+        optimize = server.get("/probe/python-optimize/")
     command = run_python(site.env, CACHE_SIZE)
 
     assert (served.status, served.text) == (200, "-256")
     assert command.stdout.strip() == "-2000", command.stderr
+    # Without docstrings (python -OO), however gunicorn was started.
+    assert (optimize.status, optimize.text) == (200, "2")
 
 
-@pytest.mark.parametrize("value", ["256KiB", "0"])
-def test_a_bad_sqlite_cache_size_is_refused_with_its_name(tmp_path, value):
-    result = run_python(site_env(tmp_path, NEWSROOM_SQLITE_CACHE_KIB=value), CACHE_SIZE)
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("NEWSROOM_SQLITE_CACHE_KIB", "256KiB"),
+        ("NEWSROOM_SQLITE_CACHE_KIB", "0"),
+        ("NEWSROOM_SQLITE_CACHED_STATEMENTS", "many"),
+    ],
+)
+def test_a_bad_sqlite_cache_size_is_refused_with_its_name(tmp_path, name, value):
+    result = run_python(site_env(tmp_path, **{name: value}), CACHE_SIZE)
     assert result.returncode != 0
     last_line = result.stderr.strip().splitlines()[-1]
-    assert "NEWSROOM_SQLITE_CACHE_KIB must be" in last_line
+    assert f"{name} must be" in last_line
 
 
 @pytest.fixture

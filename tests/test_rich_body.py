@@ -407,9 +407,9 @@ def test_article_page_query_count_is_flat(
     )
     article = make_article(body=body)
     # The article page's four without "More on this" (tests/test_views.py:
-    # article, its topics and people, bylines, versions), one query for the
-    # linked stories and one for the photos.
-    with django_assert_num_queries(6):
+    # article, its topics and people, bylines, versions): the linked stories
+    # and the photos come with its topics and people.
+    with django_assert_num_queries(4):
         html = page(client, article)
     assert story_body_html(html).count('class="inline-figure"') == photos
     assert story_body_html(html).count('<a href="/articles/') == links

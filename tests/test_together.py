@@ -3,7 +3,7 @@
 import pytest
 from django.db.models import F
 
-from articles.models import Correction, Person, RelatedLink, Topic
+from articles.models import Article, Correction, Person, RelatedLink, Topic
 from articles.together import fetch_together
 from tests.conftest import make_article, make_person
 
@@ -48,3 +48,26 @@ def test_each_queryset_gives_what_it_gives_alone_in_its_own_order(
         link.target_slug for link in alone["links"]
     ]
     assert all(not row._state.adding for rows in found.values() for row in rows)
+
+
+def test_fields_only_or_defer_leaves_out_stay_in_the_database(
+    django_assert_num_queries,
+):
+    story = make_article(headline="A headline", body="<p>A long body.</p>")
+    parts = {
+        "addresses": Article.objects.filter(pk=story.pk).only("slug"),
+        "cards": Article.objects.filter(pk=story.pk).defer("body", "body_text"),
+    }
+
+    with django_assert_num_queries(1):
+        found = fetch_together(parts)
+
+    address, card = found["addresses"][0], found["cards"][0]
+    assert address.get_deferred_fields() == {
+        field.attname
+        for field in Article._meta.concrete_fields
+        if field.attname not in ("id", "slug")
+    }
+    assert (address.pk, address.slug) == (story.pk, story.slug)
+    assert card.get_deferred_fields() == {"body", "body_text"}
+    assert card.headline == "A headline"

@@ -2,10 +2,11 @@
 
     {% load story_body %}{% story_body article %}
 
-However many links and photos a body holds, reading it runs at most two
-queries: one for the stories it links to (only published ones get a link; the
-others become text) and one for its photos. A list of bodies (a feed) resolves
-them all in the same two with `resolve_bodies()`.
+However many links and photos a body holds, reading it runs at most one
+query, for the stories it links to (only published ones get a link; the
+others become text) and its photos together. A list of bodies (a feed)
+resolves them all in the same one with `resolve_bodies()`; a page that has
+other things to fetch fetches them in that query too (`BodyReferences`).
 """
 
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from django.utils.safestring import mark_safe
 
 from articles import metadata, renditions, richtext
 from articles.models import Article, Image
+from articles.together import fetch_together
 
 register = template.Library()
 
@@ -32,22 +34,51 @@ class ResolvedBody:
     images: dict  # id -> Image
 
 
+class BodyReferences:
+    """The stories and photos the bodies of articles refer to: `querysets` to
+    fetch (alone, or together with a page's other parts: articles/together.py),
+    then `resolve()` with what they found."""
+
+    def __init__(self, articles, *, absolute=False):
+        self.articles = list(articles)
+        self.absolute = absolute
+        self.parsed = {
+            article.pk: richtext.parse(article.body) for article in self.articles
+        }
+        story_ids = {pk for body in self.parsed.values() for pk in body.story_ids}
+        image_ids = {pk for body in self.parsed.values() for pk in body.image_ids}
+        self.querysets = {}
+        if story_ids:
+            # A link shows only the story's address: no body, no headline.
+            self.querysets[LINKED_STORIES] = (
+                Article.objects.published().filter(pk__in=story_ids).only("slug")
+            )
+        if image_ids:
+            self.querysets[INLINE_PHOTOS] = Image.objects.filter(pk__in=image_ids)
+
+    def resolve(self, found):
+        """Give each article its resolved body, from found: {name: instances}
+        for the names of `querysets` (more names are ignored)."""
+        address = metadata.absolute_url if self.absolute else str
+        urls = {
+            story.pk: address(story.get_absolute_url())
+            for story in found.get(LINKED_STORIES, ())
+        }
+        images = {image.pk: image for image in found.get(INLINE_PHOTOS, ())}
+        for article in self.articles:
+            article.resolved_body = ResolvedBody(self.parsed[article.pk], urls, images)
+
+
+# The names BodyReferences fetches by: unlike any a page fetches beside them.
+LINKED_STORIES = "body_linked_stories"
+INLINE_PHOTOS = "body_inline_photos"
+
+
 def resolve_bodies(articles, *, absolute=False):
     """Read the bodies of `articles` and look up what they refer to, in one
-    query for stories and one for photos; each article keeps its result."""
-    parsed = {article.pk: richtext.parse(article.body) for article in articles}
-    story_ids = {pk for body in parsed.values() for pk in body.story_ids}
-    image_ids = {pk for body in parsed.values() for pk in body.image_ids}
-    urls = _story_urls(story_ids, absolute) if story_ids else {}
-    images = Image.objects.in_bulk(image_ids) if image_ids else {}
-    for article in articles:
-        article.resolved_body = ResolvedBody(parsed[article.pk], urls, images)
-
-
-def _story_urls(story_ids, absolute):
-    stories = Article.objects.published().filter(pk__in=story_ids).only("slug")
-    address = metadata.absolute_url if absolute else str
-    return {story.pk: address(story.get_absolute_url()) for story in stories}
+    query; each article keeps its result."""
+    references = BodyReferences(articles, absolute=absolute)
+    references.resolve(fetch_together(references.querysets))
 
 
 def render_body(article, *, for_feed=False):
