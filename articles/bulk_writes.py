@@ -29,6 +29,8 @@ import threading
 from contextlib import contextmanager
 from functools import cache
 
+from django.db import connections
+
 
 class Deferred:
     def __init__(self, write_all):
@@ -103,8 +105,6 @@ def insert_rows(connection, table, columns, rows):
 
 
 def _quoted(using, table, columns):
-    from django.db import connections
-
     quote = connections[using].ops.quote_name
     return quote(table), ", ".join(map(quote, columns))
 

@@ -273,8 +273,7 @@ def insert_links(links):
     """RelatedLink.objects.bulk_create(links), setting each link's pk."""
     if not links:
         return
-    position = {(link.article_id, link.position): link for link in links}
-    if len(position) != len(links):
+    if len({(link.article_id, link.position) for link in links}) != len(links):
         # The pks come back by position; this never happens for imported links.
         RelatedLink.objects.bulk_create(links)
         return
