@@ -153,6 +153,9 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Django's backend, converting each statement's placeholders once
+    # (newsroom/sqlite_engine/base.py).
+    DATABASES["default"]["ENGINE"] = "newsroom.sqlite_engine"
     SQLITE_CACHE_KIB = env_whole_number("NEWSROOM_SQLITE_CACHE_KIB", 2000, "KiB")
     SQLITE_CACHED_STATEMENTS = env_whole_number(
         "NEWSROOM_SQLITE_CACHED_STATEMENTS", 128, "statements"

@@ -46,7 +46,7 @@ def test_secret_key_is_read_from_the_generated_file(tmp_path):
     (tmp_path / "secret_key").write_text("generated-once-by-make-run\n")
     result = load_settings(tmp_path)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("False django.db.backends.sqlite3")
+    assert result.stdout.startswith("False newsroom.sqlite_engine")
 
 
 def test_debug_is_off_unless_asked_and_database_url_selects_postgres(tmp_path):

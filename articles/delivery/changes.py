@@ -200,24 +200,26 @@ def _attachment_keys(article_id, model):
     return shown | {keys.attached(article_id, name)} if name else shown
 
 
-def _tagging_keys(article_id, topic_id):
+def _tagging_keys(article_id, *topic_ids):
+    """A story gained or lost these topics."""
     from articles.models import TaggedArticle
 
     return {
         *_attachment_keys(article_id, TaggedArticle),
         keys.card(article_id),  # a card's kicker is its first topic
-        keys.topic_list(topic_id),
+        *map(keys.topic_list, topic_ids),
         keys.TOPICS,
         *EVERY_LISTING,
     }
 
 
-def _naming_keys(article_id, person_id):
+def _naming_keys(article_id, *person_ids):
+    """A story gained or lost these people."""
     from articles.models import Article
 
     return {
         *_attachment_keys(article_id, Article.people.through),
-        keys.person_list(person_id),
+        *map(keys.person_list, person_ids),
         keys.PEOPLE,
         *EVERY_LISTING,
     }
@@ -307,11 +309,9 @@ def relations_changed(sender, instance, action, reverse, model, pk_set, using, *
     if not reverse and _story_unseen(instance):
         keys.changed(_attachment_keys(instance.pk, sender), using)
         return
-    bumped = set()
-    for other in pk_set:
-        article_id, related_id = (
-            (other, instance.pk) if reverse else (instance.pk, other)
-        )
-        bumped |= pair_keys(article_id, related_id)
+    if reverse:  # A topic or person gained or lost stories.
+        bumped = set().union(*(pair_keys(pk, instance.pk) for pk in pk_set))
+    else:
+        bumped = pair_keys(instance.pk, *pk_set)
     moment = _shows_at(instance) if isinstance(instance, Article) else 0.0
     keys.changed({key: moment for key in bumped}, using)

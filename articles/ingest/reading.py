@@ -2,8 +2,9 @@
 database, here or, for large imports, in a second process ahead of it.
 
 `read_story(path, mentions)` has no database work: it reads and parses the
-file (formats.py), and finds its body's band keys (duplicates.py) and the
-people and topics its own text names (`mentions`, a matching.TermMatcher).
+file (formats.py), and finds its headline's slug, its body's band keys
+(duplicates.py) and the people and topics its own text names (`mentions`, a
+matching.TermMatcher).
 
 `ReadAhead(paths, mentions)` runs it in a second process, forked from this one
 (which has Django loaded, and the vocabulary), a few chunks of files ahead:
@@ -12,6 +13,7 @@ import runs at the speed of its database work alone. For fewer than MIN_FILES
 files, on one core, or if that process dies, the files are read here instead.
 """
 
+import hashlib
 import os
 import signal
 from collections import deque
@@ -21,13 +23,18 @@ from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
 
+from anyascii import anyascii
+from django.utils.text import slugify
+
 from articles.ingest.duplicates import band_keys
 from articles.ingest.formats import (
     ImportRefused,
     ParsedArticle,
+    max_length,
     parse_article,
     read_article_file,
 )
+from articles.models import Article
 
 # Files a task of the reading process reads, and the tasks it runs ahead of the
 # importer: enough to keep it busy, few enough to hold in memory.
@@ -35,6 +42,8 @@ CHUNK = 50
 AHEAD = 8
 # Fewer files are read here: forking costs about as much as reading them.
 MIN_FILES = 400
+# Room left in Article.slug for the "-2", "-3", ... of headlines that slugify alike.
+SLUG_SUFFIX_ROOM = 10
 
 
 @dataclass
@@ -42,6 +51,7 @@ class StoryRead:
     path: Path
     refusal: str | None = None  # Why it cannot be imported.
     parsed: ParsedArticle | None = None
+    slug: str = ""  # headline_slug of its headline.
     band_keys: tuple = ()  # duplicates.band_keys of its body.
     mentioned: frozenset = frozenset()  # (kind, pk) of the people and topics named.
 
@@ -58,9 +68,24 @@ def read_story(path, mentions):
     return StoryRead(
         path,
         parsed=parsed,
+        slug=headline_slug(parsed.headline),
         band_keys=band_keys(parsed.body),
         mentioned=frozenset(mentions.ids_in(parsed.own_text())),
     )
+
+
+def headline_slug(headline):
+    """The slug an article with this headline is known by (before any -2, -3).
+
+    Non-Latin scripts are transliterated ("Путин" gives "putin", Chinese gives
+    pinyin); a headline with nothing to transliterate gets a short hash.
+    """
+    room = max_length(Article, "slug") - SLUG_SUFFIX_ROOM
+    slug = slugify(anyascii(headline))[:room].strip("-")
+    if not slug:
+        digest = hashlib.sha256(headline.encode()).hexdigest()[:10]
+        slug = f"article-{digest}"
+    return slug
 
 
 class ReadAhead:

@@ -43,7 +43,6 @@ locked (select_for_update) when its file is stored and compared as it then is:
 editors' changes win (articles/wire.py, articles/conflicts.py).
 """
 
-import hashlib
 import os
 from collections import ChainMap, defaultdict
 from contextlib import contextmanager
@@ -51,13 +50,12 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
-from anyascii import anyascii
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import DatabaseError, router, transaction
 from django.db.models.signals import m2m_changed
 from django.utils import timezone
-from django.utils.text import Truncator, slugify
+from django.utils.text import Truncator
 
 from articles import renditions, search, wire
 from articles.bylines import credit_if_uncredited
@@ -101,24 +99,6 @@ OUTCOMES = ("created", "updated", "unchanged", "skipped", "failed")
 # once per batch; an interruption loses at most this many files' work
 # (re-running the import brings them in).
 BATCH_SIZE = 200
-# Room left in Article.slug for the "-2", "-3", ... of headlines that slugify alike.
-SLUG_SUFFIX_ROOM = 10
-
-
-def headline_slug(headline):
-    """The slug an article with this headline is known by (before any -2, -3).
-
-    Non-Latin scripts are transliterated ("Путин" gives "putin", Chinese gives
-    pinyin); a headline with nothing to transliterate gets a short hash.
-    """
-    room = max_length(Article, "slug") - SLUG_SUFFIX_ROOM
-    slug = slugify(anyascii(headline))[:room].strip("-")
-    if not slug:
-        digest = hashlib.sha256(headline.encode()).hexdigest()[:10]
-        slug = f"article-{digest}"
-    return slug
-
-
 # An article's links to people and to topics: (through model, its field naming
 # the article, its field naming the other side, the other side's model).
 PEOPLE = (Article.people.through, "article", "person", Person)
@@ -182,6 +162,7 @@ class _Prepared:
     refusal: str | None = None  # Why it cannot be imported.
     parsed: ParsedArticle | None = None
     mentioned: frozenset = frozenset()  # (kind, pk) of the people and topics named.
+    slug: str = ""  # The headline's slug (before any -2, -3).
     photo: BesidePhoto | None = None
     image: Image | None = None  # The photo's Image (outside a dry run).
     made_image: Image | None = None  # That Image, when made for this file.
@@ -410,7 +391,7 @@ class ArticleImporter:
             read = self._reader.take(path)
         else:
             read = read_story(path, self.mentions)
-        file = _Prepared(path, read.refusal, read.parsed, read.mentioned)
+        file = _Prepared(path, read.refusal, read.parsed, read.mentioned, read.slug)
         if file.refusal is not None:
             return file
         try:
@@ -606,7 +587,7 @@ class ArticleImporter:
         for (file, image, _), copy in zip(items, copies, strict=True):
             parsed = file.parsed
             article = Article(
-                slug=self._free_slug(headline_slug(parsed.headline), taken),
+                slug=self._free_slug(file.slug, taken),
                 source=file.path.name,
                 status=Article.Status.DRAFT
                 if self.draft or copy
