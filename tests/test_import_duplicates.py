@@ -15,6 +15,7 @@ import pytest
 from django.apps import apps
 from django.db import connection
 from django.urls import reverse
+from django.utils.html import escape
 
 from articles import richtext
 from articles.ingest.duplicates import BodyBand, fingerprint
@@ -120,7 +121,8 @@ def test_near_duplicate_under_another_name_is_a_draft_listed_beside_its_original
     assert "Possible duplicates (1)" in section
     row = row_of(section, copy)
     assert f"body {source.duplicate_similarity}% similar to" in row
-    assert f'href="{change_url(first)}"' in row
+    # Beside the story it resembles, by headline.
+    assert f'<a href="{change_url(first)}">{escape(first.headline)}</a>' in row
     assert change_url(original) not in section
     response = editor_client.get(
         reverse("admin:articles_article_changelist") + "?wire=duplicate"

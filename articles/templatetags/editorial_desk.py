@@ -117,6 +117,7 @@ def _wire_sections(articles):
             articles.filter(wire.POSSIBLE_DUPLICATE)
             .annotate(
                 duplicate_id=F("imported_source__duplicate_of"),
+                duplicate_headline=F("imported_source__duplicate_of__headline"),
                 duplicate_similarity=F("imported_source__duplicate_similarity"),
             )
             .order_by("-created_at", "-id"),
