@@ -15,9 +15,10 @@ from functools import lru_cache
 
 from django.db.backends.sqlite3 import base
 
-# Distinct statements whose conversion is kept: far more than the importer
-# and a page's queries use, few enough to stay a few MiB at most.
-CONVERTED_STATEMENTS = 512
+# Distinct statements whose conversion is kept, the latest used: more than the
+# importer repeats (a few per table), few enough (with the converted copy, well
+# under 1 MiB) not to weigh on a web worker, whose ORM queries rarely repeat.
+CONVERTED_STATEMENTS = 64
 
 
 class SQLiteCursorWrapper(base.SQLiteCursorWrapper):
