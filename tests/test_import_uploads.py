@@ -292,6 +292,29 @@ def test_a_dangerous_zip_is_refused_with_the_reason(
             [("a.zip", zip_of(("a.txt", b"A\n"))), ("b.txt", b"B\n")],
             "a.zip: upload a .zip on its own.",
         ),
+        # A photo the import would attach to no story is refused, not dropped.
+        (
+            [("storm.txt", b"S\n"), ("storm-photo.jpg", b"")],
+            "storm-photo.jpg: no story file of the same name (storm-photo.txt) "
+            "in the upload.",
+        ),
+        (
+            [("storm.txt", b"S\n"), ("storm.Jpg", b"")],
+            "storm.Jpg: no story file of the same name (storm.txt) in the upload.",
+        ),
+        (
+            [("storm.txt", b"S\n"), ("storm.jpg", b""), ("storm.png", b"")],
+            "storm.png: storm.txt has another photo in the upload (storm.jpg).",
+        ),
+        (
+            [
+                (
+                    "stories.zip",
+                    zip_of(("a/storm.txt", b"S\n"), ("a/stray.webp", b"")),
+                )
+            ],
+            "stray.webp: no story file of the same name (stray.txt) in the upload.",
+        ),
     ],
 )
 def test_other_bad_uploads_are_refused(editor_client, files, reason):

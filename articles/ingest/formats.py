@@ -158,6 +158,18 @@ class BesidePhoto:
     checksum: str  # sha256 of the file as found, as Image.checksum
 
 
+def photo_names(path):
+    """The names (paths, for a path) the photo of a story file may have, in
+    the order they are looked for: its stem and a photo extension, in lower or
+    upper case ("storm.txt": storm.jpg, storm.JPG, storm.jpeg, ...)."""
+    stem = os.path.splitext(path)[0]
+    return [
+        stem + case(extension)
+        for extension in PHOTO_EXTENSIONS
+        for case in (str.lower, str.upper)
+    ]
+
+
 def find_photo(path, names_in_folder=None):
     """The photo beside a story file (same stem), or None; ImportRefused if it
     cannot be read or is not an image we accept.
@@ -165,12 +177,7 @@ def find_photo(path, names_in_folder=None):
     `names_in_folder`, the folder's file names if the caller listed it, spares
     looking for each possible photo name on disk (most stories have none).
     """
-    stem = os.path.splitext(path)[0]
-    candidates = [
-        stem + case(extension)
-        for extension in PHOTO_EXTENSIONS
-        for case in (str.lower, str.upper)
-    ]
+    candidates = photo_names(path)
     if names_in_folder is not None:
         candidates = [
             candidate

@@ -25,7 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from articles.images import MAX_UPLOAD_BYTES
-from articles.ingest.formats import MAX_FILE_BYTES, PHOTO_EXTENSIONS
+from articles.ingest.formats import MAX_FILE_BYTES, PHOTO_EXTENSIONS, photo_names
 from articles.ingest.runs import ImportRun, run_import
 
 STORY_SUFFIX = ".txt"
@@ -74,11 +74,38 @@ def read_upload(files):
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
         raise UploadRefused(f"{duplicates[0]}: more than one file has this name.")
-    if not any(name.lower().endswith(STORY_SUFFIX) for name in names):
+    stories = [name for name in names if name.lower().endswith(STORY_SUFFIX)]
+    if not stories:
         raise UploadRefused("No story file (.txt) in the upload.")
+    _check_photos_have_stories(names, stories)
     if len(members) > MAX_FILES:
         raise UploadRefused(f"More than {MAX_FILES} files in one upload.")
     return members
+
+
+def _check_photos_have_stories(names, stories):
+    """Each photo must be the one photo of a story file in the upload: one the
+    import would not attach to any story would be lost without a word."""
+    story_of = {}  # Photo name -> the story whose photo it would be.
+    for story in stories:
+        for photo in photo_names(story):
+            story_of.setdefault(photo, story)
+    photo_of = {}
+    for name in names:
+        if name in stories:
+            continue
+        story = story_of.get(name)
+        if story is None:
+            stem = os.path.splitext(name)[0]
+            raise UploadRefused(
+                f"{name}: no story file of the same name ({stem}{STORY_SUFFIX}) "
+                "in the upload."
+            )
+        if story in photo_of:
+            raise UploadRefused(
+                f"{name}: {story} has another photo in the upload ({photo_of[story]})."
+            )
+        photo_of[story] = name
 
 
 def _check_name(name):

@@ -18,7 +18,7 @@ import stat
 from contextlib import suppress
 from pathlib import Path
 
-from articles.ingest.formats import PHOTO_EXTENSIONS
+from articles.ingest.formats import photo_names
 from articles.ingest.runs import WATCH_PREFIX, ImportRunFile, run_import
 
 IMPORTED = "imported"
@@ -114,12 +114,7 @@ class FolderWatcher:
 
 
 def _photos_of(story):
-    stem = story.with_suffix("")
-    return [
-        stem.with_name(stem.name + case(extension))
-        for extension in PHOTO_EXTENSIONS
-        for case in (str.lower, str.upper)
-    ]
+    return [Path(name) for name in photo_names(story)]
 
 
 def _signature(story, entries):
