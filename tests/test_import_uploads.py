@@ -510,3 +510,18 @@ def test_an_upload_nobody_confirmed_goes_when_a_later_one_starts(
     )
     dry_run = reverse("admin:articles_importrun_dry_run", args=[forgotten.pk])
     assert editor_client.get(dry_run).status_code == 404
+
+
+def test_story_files_named_in_capitals_are_dry_run_with_their_photos(
+    editor_client, uploads_root
+):
+    # Exports from Windows machines: STORM.TXT with STORM.JPG.
+    post_upload(
+        editor_client,
+        upload("STORM.TXT", story(headline="Storm over Odesa")),
+        upload("STORM.JPG", photo_bytes()),
+    )
+
+    run = ImportRun.objects.latest("id")
+    assert run.total == 1
+    assert dry_run_rows(run) == [("STORM.TXT", "would create", "")]

@@ -879,6 +879,22 @@ def test_folder_imports_only_its_txt_files_in_name_order(tmp_path):
     ]
 
 
+def test_folder_story_files_in_any_letter_case_and_never_hidden_ones(tmp_path):
+    write(tmp_path, "a.txt", story(headline="Lower case"))
+    write(tmp_path, "C.TXT", story(headline="Upper case"))
+    write(tmp_path, ".a.txt", story(headline="Hidden"))  # an editor's backup
+    write(tmp_path, "._a.txt", b"\x00\x05\x16\x07")  # macOS metadata
+
+    run = run_import(tmp_path, verbosity=2)
+
+    created = [line for line in run.stdout.splitlines() if line.startswith("created:")]
+    assert [line.split(" (")[0] for line in created] == [
+        f"created: {tmp_path / 'C.TXT'}",
+        f"created: {tmp_path / 'a.txt'}",
+    ]
+    assert run.summary == "created 2, updated 0, unchanged 0, skipped 0, failed 0"
+
+
 def test_folder_without_articles_is_a_command_error(tmp_path):
     with pytest.raises(CommandError, match="no \\*.txt files"):
         call_command("import_articles", str(tmp_path))

@@ -41,7 +41,9 @@ MAX_FILE_BYTES = 1024 * 1024
 RELATED_MARKER = "also read"
 BOILERPLATE_START = "Read all the Latest News"
 CREDIT_MAX_WORDS = 5
-# A photo beside a story file, with the same stem, is its lead image.
+# Story files are *.txt, in any letter case; a photo beside one, with the same
+# stem, is its lead image.
+STORY_SUFFIX = ".txt"
 PHOTO_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")
 
 
@@ -313,8 +315,21 @@ def _check_lengths(parsed):
             raise ImportRefused(f"{what} longer than {limit} characters ({len(value)})")
 
 
+def is_story_file(name):
+    """Whether a file of this name (or path) is a story to import: *.txt in any
+    letter case, and not hidden (a dot-file is a system's, an editor's or a
+    download's own, never a story)."""
+    name = os.path.basename(name)
+    return not name.startswith(".") and name.lower().endswith(STORY_SUFFIX)
+
+
+def story_files_in(folder):
+    """A folder's story files (not its subfolders'), in name order."""
+    return sorted(path for path in Path(folder).iterdir() if is_story_file(path))
+
+
 def expand_paths(paths):
-    """The files to import: a folder stands for its *.txt files, in name order.
+    """The files to import: a folder stands for its story files, in name order.
 
     A symbolic link, to a folder or a file, stays as it is given: the importer
     refuses it rather than follow it.
@@ -322,7 +337,7 @@ def expand_paths(paths):
     files = []
     for path in map(Path, paths):
         if path.is_dir() and not path.is_symlink():
-            files.extend(sorted(path.glob("*.txt")))
+            files.extend(story_files_in(path))
         else:
             files.append(path)
     return files

@@ -25,10 +25,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from articles.images import MAX_UPLOAD_BYTES
-from articles.ingest.formats import MAX_FILE_BYTES, PHOTO_EXTENSIONS, photo_names
+from articles.ingest.formats import (
+    MAX_FILE_BYTES,
+    PHOTO_EXTENSIONS,
+    STORY_SUFFIX,
+    is_story_file,
+    photo_names,
+    story_files_in,
+)
 from articles.ingest.runs import ImportRun, run_import
 
-STORY_SUFFIX = ".txt"
 ZIP_SUFFIX = ".zip"
 MAX_FILES = 2000
 # Everything an upload holds, once unpacked.
@@ -74,7 +80,7 @@ def read_upload(files):
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
         raise UploadRefused(f"{duplicates[0]}: more than one file has this name.")
-    stories = [name for name in names if name.lower().endswith(STORY_SUFFIX)]
+    stories = [name for name in names if is_story_file(name)]
     if not stories:
         raise UploadRefused("No story file (.txt) in the upload.")
     _check_photos_have_stories(names, stories)
@@ -203,7 +209,7 @@ def story_paths(run):
     folder = folder_of(run)
     if not folder.is_dir():
         return []
-    return sorted(folder.glob("*" + STORY_SUFFIX))
+    return story_files_in(folder)
 
 
 def start_upload(members, *, user, options):
@@ -215,7 +221,7 @@ def start_upload(members, *, user, options):
         user=user,
         state=ImportRun.State.DRY_RUN,
         options=options,
-        total=sum(member.name.lower().endswith(STORY_SUFFIX) for member in members),
+        total=sum(is_story_file(member.name) for member in members),
     )
     folder = folder_of(run)
     folder.mkdir(parents=True, mode=0o700)

@@ -18,12 +18,11 @@ import stat
 from contextlib import suppress
 from pathlib import Path
 
-from articles.ingest.formats import photo_names
+from articles.ingest.formats import is_story_file, photo_names
 from articles.ingest.runs import WATCH_PREFIX, ImportRunFile, run_import
 
 IMPORTED = "imported"
 FAILED = "failed"
-STORY_SUFFIX = ".txt"
 IGNORED_SUFFIX = ".part"
 
 
@@ -59,9 +58,7 @@ class FolderWatcher:
         returns the run, or None when none was ready."""
         entries = self._entries()
         current = {
-            path: _signature(path, entries)
-            for path in entries
-            if path.suffix.lower() == STORY_SUFFIX
+            path: _signature(path, entries) for path in entries if is_story_file(path)
         }
         ready = sorted(
             path
