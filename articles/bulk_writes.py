@@ -14,7 +14,8 @@ them too. Outside a batch, `add` returns False and the receiver writes at once.
 parameters on that database.
 
 `insert_rows(connection, table, columns, rows)`: INSERT many rows that need
-nothing back (no RETURNING), the fastest way the database has.
+nothing back (no RETURNING), the fastest way the database has;
+`insert_sql(...)` is the statement of a multi-row INSERT, for callers that do.
 
 `one_of(connection, values)`: the right side of `column IN (...)` for many
 values, as few statements as the database needs.
@@ -100,7 +101,7 @@ def insert_rows(connection, table, columns, rows):
                     copy.write_row(row)
             return
         for chunk in chunks(rows, connection, columns=len(columns)):
-            sql = _insert_sql(connection.alias, table, columns, len(chunk))
+            sql = insert_sql(connection.alias, table, columns, len(chunk))
             cursor.execute(sql, [value for row in chunk for value in row])
 
 
@@ -116,7 +117,13 @@ def _copy_sql(using, table, columns):
 
 
 @cache
-def _insert_sql(using, table, columns, count):
+def insert_sql(using, table, columns, count, returning=()):
+    """INSERT of `count` rows of `columns` (a tuple) into `table`, returning
+    the `returning` columns of each (a tuple; none when empty)."""
     row = f"({', '.join(['%s'] * len(columns))})"
-    table, columns = _quoted(using, table, columns)
-    return f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * count)}"
+    quoted_table, quoted_columns = _quoted(using, table, columns)
+    sql = f"INSERT INTO {quoted_table} ({quoted_columns}) VALUES "
+    sql += ", ".join([row] * count)
+    if returning:
+        sql += f" RETURNING {_quoted(using, table, returning)[1]}"
+    return sql

@@ -38,7 +38,7 @@ from django.utils import timezone
 from django.utils.encoding import is_protected_type
 from reversion.models import Revision, Version
 
-from articles.bulk_writes import chunks, insert_rows
+from articles.bulk_writes import chunks, insert_rows, insert_sql
 from articles.history import NOT_IN_SNAPSHOTS
 from articles.models import Article, RelatedLink, TaggedArticle
 
@@ -109,7 +109,13 @@ def _insert_new(using, objs, keys):
     with connection.cursor() as cursor:
         for chunk in chunks(objs, connection, columns=len(fields)):
             cursor.execute(
-                _insert_sql(using, model, len(chunk), *returning),
+                insert_sql(
+                    using,
+                    model._meta.db_table,
+                    _insert_columns(model),
+                    len(chunk),
+                    returning,
+                ),
                 insert_params(chunk, connection),
             )
             for pk, *key in cursor.fetchall():
@@ -202,17 +208,8 @@ def _insert_fields(model):
 
 
 @cache
-def _insert_sql(using, model, rows, *returning):
-    """INSERT of `rows` rows of the model returning those columns."""
-    quote = connections[using].ops.quote_name
-    fields = _insert_fields(model)
-    row = f"({', '.join(['%s'] * len(fields))})"
-    return (
-        f"INSERT INTO {quote(model._meta.db_table)} "
-        f"({', '.join(quote(f.column) for f in fields)}) "
-        f"VALUES {', '.join([row] * rows)} "
-        f"RETURNING {', '.join(map(quote, returning))}"
-    )
+def _insert_columns(model):
+    return tuple(field.column for field in _insert_fields(model))
 
 
 def insert_join_rows(through, article_field, target_field, targets):
@@ -221,7 +218,9 @@ def insert_join_rows(through, article_field, target_field, targets):
     ...]}, by target."""
     using = router.db_for_write(through)
     connection = connections[using]
-    fields = (article_field, target_field)
+    columns = tuple(
+        through._meta.get_field(name).column for name in (article_field, target_field)
+    )
     pairs = [
         (article_id, target_id)
         for article_id, target_ids in targets.items()
@@ -234,10 +233,7 @@ def insert_join_rows(through, article_field, target_field, targets):
         insert_rows(
             connection,
             through._meta.db_table,
-            (
-                through._meta.pk.column,
-                *(through._meta.get_field(name).column for name in fields),
-            ),
+            (through._meta.pk.column, *columns),
             [(pk, *pair) for pk, pair in zip(pks, pairs, strict=True)],
         )
         for pk, (article_id, target_id) in zip(pks, pairs, strict=True):
@@ -245,7 +241,13 @@ def insert_join_rows(through, article_field, target_field, targets):
     else:
         with connection.cursor() as cursor:
             for chunk in chunks(pairs, connection, columns=2):
-                sql = _join_rows_sql(using, through, *fields, len(chunk))
+                sql = insert_sql(
+                    using,
+                    through._meta.db_table,
+                    columns,
+                    len(chunk),
+                    (through._meta.pk.column, *columns),
+                )
                 cursor.execute(sql, [value for pair in chunk for value in pair])
                 for pk, article_id, target_id in cursor.fetchall():
                     rows[article_id].append((pk, target_id))
@@ -254,19 +256,6 @@ def insert_join_rows(through, article_field, target_field, targets):
         article_id: sorted(found, key=lambda row: row[1])
         for article_id, found in rows.items()
     }
-
-
-@cache
-def _join_rows_sql(using, through, article_field, target_field, count):
-    quote = connections[using].ops.quote_name
-    article_column = quote(through._meta.get_field(article_field).column)
-    target_column = quote(through._meta.get_field(target_field).column)
-    return (
-        f"INSERT INTO {quote(through._meta.db_table)} ({article_column}, "
-        f"{target_column}) VALUES {', '.join(['(%s, %s)'] * count)} "
-        f"RETURNING {quote(through._meta.pk.column)}, {article_column}, "
-        f"{target_column}"
-    )
 
 
 def insert_links(links):
@@ -344,17 +333,17 @@ def save_import_revisions(revisions):
     ids = {}
     with connection.cursor() as cursor:
         if len(set(comments)) == len(comments):
-            for chunk in chunks(comments, connection, columns=2):
+            for chunk in chunks(comments, connection, columns=3):
                 cursor.execute(
                     _revisions_sql(using, len(chunk)),
-                    [value for comment in chunk for value in (now, comment)],
+                    [value for comment in chunk for value in (now, None, comment)],
                 )
                 ids.update((comment, pk) for pk, comment in cursor.fetchall())
             revision_ids = [ids[comment] for comment in comments]
         else:  # RETURNING is matched by comment: one at a time.
             revision_ids = []
             for comment in comments:
-                cursor.execute(_revisions_sql(using, 1), [now, comment])
+                cursor.execute(_revisions_sql(using, 1), [now, None, comment])
                 ((pk, _),) = cursor.fetchall()
                 revision_ids.append(pk)
         versions = [
@@ -402,14 +391,15 @@ def _versions(snapshot):
         yield (RelatedLink, link.pk, _serialized(link), str(link), model_db)
 
 
-@cache
 def _revisions_sql(using, count):
-    """INSERT of `count` revisions (no user) returning their id and comment."""
-    quote = connections[using].ops.quote_name
-    return (
-        f"INSERT INTO {quote(Revision._meta.db_table)} (date_created, user_id, "
-        f"comment) VALUES {', '.join(['(%s, NULL, %s)'] * count)} "
-        f"RETURNING id, comment"
+    """INSERT of `count` revisions (date, user, comment) returning their id
+    and comment."""
+    return insert_sql(
+        using,
+        Revision._meta.db_table,
+        ("date_created", "user_id", "comment"),
+        count,
+        ("id", "comment"),
     )
 
 

@@ -96,7 +96,7 @@ def _check_photos_have_stories(names, stories):
     for story in stories:
         for photo in photo_names(story):
             story_of.setdefault(photo, story)
-    photo_of = {}
+    photo_of, stories = {}, set(stories)
     for name in names:
         if name in stories:
             continue
@@ -122,10 +122,9 @@ def _check_name(name):
 
 def _size_limit(name):
     """The largest a file of this kind may be; refuses other kinds."""
-    suffix = os.path.splitext(name)[1].lower()
-    if suffix == STORY_SUFFIX:
+    if is_story_file(name):
         return MAX_FILE_BYTES
-    if suffix in PHOTO_EXTENSIONS:
+    if os.path.splitext(name)[1].lower() in PHOTO_EXTENSIONS:
         return MAX_UPLOAD_BYTES
     kinds = ", ".join([STORY_SUFFIX, *PHOTO_EXTENSIONS])
     raise UploadRefused(f"{name}: not a story or a photo (only {kinds}).")
